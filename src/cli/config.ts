@@ -1,0 +1,69 @@
+/**
+ * Configuration: an optional YAML file validated once into a typed object. Precedence for each
+ * setting: command-line flag > environment variable > config file > default.
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { FerryError } from '../errors.js';
+
+export const configSchema = z
+  .object({
+    database: z
+      .string()
+      .describe('PostgreSQL URL of the store (postgres://…). Empty: the embedded store in dataDir.')
+      .optional(),
+    dataDir: z
+      .string()
+      .describe('Folder of the embedded store (PGlite). Used when no database URL is set.')
+      .default('ferry-data'),
+    slack: z
+      .object({
+        workspaceName: z
+          .string()
+          .describe('Display name for the workspace space (Slack exports do not carry one).')
+          .optional(),
+      })
+      .default({}),
+  })
+  .strict();
+
+export type FerryConfig = z.infer<typeof configSchema>;
+
+export function loadConfig(path: string | undefined): FerryConfig {
+  if (path === undefined) return configSchema.parse({});
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new FerryError('input_not_found', `${path}: cannot read the config file`);
+  }
+  let raw: unknown;
+  try {
+    raw = parse(text) ?? {};
+  } catch (e) {
+    throw new FerryError('config_invalid', `${path}: not valid YAML (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    throw new FerryError('config_invalid', `${path}: ${z.prettifyError(result.error)}`);
+  }
+  return result.data;
+}
+
+export interface StoreSelection {
+  databaseUrl?: string;
+  dataDir: string;
+}
+
+/** Which store to open: --database, then DATABASE_URL, then the config file, then embedded. */
+export function storeSelection(
+  flags: { database?: string; dataDir?: string },
+  config: FerryConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): StoreSelection {
+  const databaseUrl = flags.database ?? nonEmpty(env.DATABASE_URL) ?? config.database;
+  return { databaseUrl: nonEmpty(databaseUrl), dataDir: flags.dataDir ?? config.dataDir };
+}
+
+const nonEmpty = (s: string | undefined): string | undefined => (s === undefined || s === '' ? undefined : s);

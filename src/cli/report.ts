@@ -1,0 +1,79 @@
+/** Human-readable renderings of the summaries; `--json` prints the objects themselves. */
+import type { IngestSummary } from '../ingest/ingest.js';
+import type { ContentSummary } from '../ingest/summary.js';
+import type { StoreStatus } from '../store/status.js';
+
+const SKIP_TEXT: Record<string, string> = {
+  integration_log: 'integration log messages (bot added/removed)',
+  call_record: 'call/huddle records without text',
+  empty_message: 'messages with no text and no files',
+  duplicate: 'repeated copies of the same message',
+  reaction_unknown_user: 'reactions by unknown users',
+  malformed_message: 'malformed entries',
+  bad_file: 'day files that are not valid JSON (skipped on request)',
+  unsupported_entry: 'files ferry does not read (integration_logs.json, canvases…)',
+  unlisted_conversation: 'conversation folders no index file lists',
+  invalid_sender: 'messages from senders the exporter marks as broken (U00)',
+};
+
+const LOSS_TEXT: Record<string, string> = {
+  file_hidden_by_limit: 'files hidden by the free-plan limit (a placeholder is posted)',
+  file_tombstone: 'deleted files (a placeholder is posted)',
+  file_access_denied: 'files the exporter could not see',
+  file_external: 'external files (posted as links)',
+  file_body_not_in_export: 'file bodies not in the export (downloaded from their URL at push time, if allowed)',
+  edit_history: 'edited messages (only the final text survives)',
+  reaction_users_truncated: 'reactions whose users Slack did not list',
+  thread_root_missing: 'thread replies whose root is not in the export',
+};
+
+const line = (label: string, value: string | number): string => `  ${label.padEnd(22)} ${value}`;
+
+function byKey(obj: Record<string, number | undefined>): string {
+  const parts = Object.entries(obj)
+    .filter(([, n]) => (n ?? 0) > 0)
+    .map(([k, n]) => `${k} ${n}`);
+  return parts.length > 0 ? parts.join(', ') : 'none';
+}
+
+export function renderContentSummary(s: ContentSummary): string {
+  const out: string[] = [];
+  if (s.source !== null) out.push(`Source: ${s.source.name} (${s.source.key})`);
+  out.push(line('users', `${s.users} (bots ${s.user_kinds.bot}, deleted ${s.user_kinds.deleted}, placeholders ${s.user_kinds.placeholder})`));
+  out.push(line('rooms', byKey(s.rooms)));
+  out.push(line('events', byKey(s.events)));
+  out.push(line('thread replies', s.thread_replies));
+  out.push(line('files', `${s.files.total} (with body ${s.files.with_body}, without ${s.files.without_body})`));
+  out.push(line('date range', s.date_range.first === null ? 'no events' : `${s.date_range.first} → ${s.date_range.last}`));
+  const skipped = Object.entries(s.skipped);
+  out.push(skipped.length === 0 ? 'Skipped: nothing' : 'Skipped (not carried over):');
+  for (const [reason, n] of skipped) out.push(`  ${String(n).padStart(7)}  ${reason}: ${SKIP_TEXT[reason] ?? reason}`);
+  const lost = Object.entries(s.lost);
+  out.push(lost.length === 0 ? 'Lost: nothing' : 'Carried over in part:');
+  for (const [reason, n] of lost) out.push(`  ${String(n).padStart(7)}  ${reason}: ${LOSS_TEXT[reason] ?? reason}`);
+  return out.join('\n');
+}
+
+export function renderIngestSummary(s: IngestSummary): string {
+  return [
+    renderContentSummary(s),
+    `Store (run ${s.run_id}):`,
+    line('added', byKey({ ...s.added })),
+    line('updated', byKey({ ...s.updated })),
+    line('already there', byKey({ ...s.existing })),
+  ].join('\n');
+}
+
+export function renderStatus(s: StoreStatus): string {
+  const out = [`Store: ${s.store.location} (${s.store.backend})`];
+  if (s.sources.length === 0) out.push('  empty: run `ferry ingest slack <export>` first');
+  for (const src of s.sources) out.push(line(`source ${src.key}`, `${src.name} (${src.kind})`));
+  out.push(line('users', s.users));
+  out.push(line('rooms', byKey(s.rooms)));
+  out.push(line('events', byKey(s.events)));
+  out.push(line('files', s.files));
+  if (s.last_run !== null) {
+    out.push(line('last ingest', `run ${s.last_run.id} ${s.last_run.status} at ${s.last_run.started_at} (${s.last_run.input})`));
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,173 @@
+/**
+ * Ingest: drains a source adapter's item stream into the store.
+ *
+ * All of one ingest is one transaction: a failed or interrupted ingest leaves the store as it
+ * was (only its `ingest_runs` row records the failure), and a repeated ingest of the same
+ * export adds nothing, because every record is upserted by its stable key.
+ */
+import type { Knex } from 'knex';
+import { FerryError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import type {
+  MediaRecord,
+  RoomRecord,
+  SourceItem,
+  TimelineEvent,
+  UserRecord,
+} from '../model/index.js';
+import type { Store } from '../store/store.js';
+import {
+  addCounts,
+  upsertEvents,
+  upsertMedia,
+  upsertRooms,
+  upsertSource,
+  upsertUsers,
+  zeroCounts,
+  type UpsertCounts,
+} from '../store/upsert.js';
+import { SummaryCounter, type ContentSummary } from './summary.js';
+
+export interface EntityCounts {
+  users: number;
+  rooms: number;
+  events: number;
+  files: number;
+}
+
+export interface IngestSummary extends ContentSummary {
+  run_id: number;
+  added: EntityCounts;
+  updated: EntityCounts;
+  existing: EntityCounts;
+}
+
+export interface IngestOptions {
+  /** What was ingested, as the user named it (recorded on the run). */
+  input: string;
+  logger?: Logger;
+  /** Called for each progress item of the adapter. */
+  onProgress?: (done: number, total: number, unit: 'entries' | 'bytes') => void;
+  /** Events per batch statement (default 2000). */
+  batchSize?: number;
+}
+
+export async function ingest(
+  items: AsyncIterable<SourceItem>,
+  store: Store,
+  options: IngestOptions,
+): Promise<IngestSummary> {
+  const logger = options.logger ?? silentLogger;
+  const [run] = (await store
+    .knex('ingest_runs')
+    .insert({ input: options.input, status: 'running' })
+    .returning('id')) as { id: number }[];
+  const runId = Number(run?.id);
+  const counter = new SummaryCounter();
+  const totals = {
+    users: zeroCounts(),
+    rooms: zeroCounts(),
+    events: zeroCounts(),
+    files: zeroCounts(),
+  };
+  try {
+    await store.knex.transaction(async (trx) => {
+      const batch = new Batch(trx, runId, totals, options.batchSize ?? 2000);
+      for await (const item of items) {
+        counter.add(item);
+        switch (item.type) {
+          case 'source':
+            await upsertSource(trx, item.source);
+            await trx('ingest_runs').where({ id: runId }).update({ source_key: item.source.key });
+            break;
+          case 'user':
+            batch.users.push(item.user);
+            break;
+          case 'room':
+            batch.rooms.push(item.room);
+            break;
+          case 'media':
+            batch.media.push(item.media);
+            break;
+          case 'event':
+            batch.events.push(item.event);
+            if (batch.events.length >= batch.size) await batch.flush();
+            break;
+          case 'skip':
+          case 'loss':
+            break;
+          case 'progress':
+            options.onProgress?.(item.done, item.total, item.unit);
+            break;
+        }
+      }
+      await batch.flush();
+    });
+  } catch (e) {
+    await store
+      .knex('ingest_runs')
+      .where({ id: runId })
+      .update({ status: 'failed', finished_at: store.knex.fn.now() })
+      .catch((err: unknown) => logger.warn({ err }, 'could not record the failed run'));
+    throw e;
+  }
+  const summary: IngestSummary = {
+    ...counter.finish(),
+    run_id: runId,
+    added: pick(totals, 'added'),
+    updated: pick(totals, 'updated'),
+    existing: pick(totals, 'existing'),
+  };
+  await store
+    .knex('ingest_runs')
+    .where({ id: runId })
+    .update({ status: 'done', finished_at: store.knex.fn.now(), summary: JSON.stringify(summary) });
+  logger.info({ run: runId, added: summary.added }, 'ingest finished');
+  return summary;
+}
+
+function pick(
+  totals: Record<keyof EntityCounts, UpsertCounts>,
+  field: keyof UpsertCounts,
+): EntityCounts {
+  return {
+    users: totals.users[field],
+    rooms: totals.rooms[field],
+    events: totals.events[field],
+    files: totals.files[field],
+  };
+}
+
+/** Buffers records and writes them in dependency order. */
+class Batch {
+  users: UserRecord[] = [];
+  rooms: RoomRecord[] = [];
+  media: MediaRecord[] = [];
+  events: TimelineEvent[] = [];
+
+  constructor(
+    private readonly trx: Knex.Transaction,
+    private readonly runId: number,
+    private readonly totals: Record<keyof EntityCounts, UpsertCounts>,
+    readonly size: number,
+  ) {}
+
+  async flush(): Promise<void> {
+    try {
+      addCounts(this.totals.users, await upsertUsers(this.trx, this.users, this.runId));
+      addCounts(this.totals.rooms, await upsertRooms(this.trx, this.rooms, this.runId));
+      addCounts(this.totals.files, await upsertMedia(this.trx, this.media, this.runId));
+      addCounts(this.totals.events, await upsertEvents(this.trx, this.events, this.runId));
+    } catch (e) {
+      if (e instanceof FerryError) throw e;
+      throw new FerryError('store_unavailable', `writing to the store failed: ${String(e)}`, {
+        cause: e,
+      });
+    }
+    this.users = [];
+    this.rooms = [];
+    this.media = [];
+    this.events = [];
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The ordering key of an event inside its room.
+ *
+ * Requirements: total (no two events of a room share one), stable (the same source event gets
+ * the same key in every ingest) and sortable as a plain string (so the store can `ORDER BY`
+ * it with the C collation and a B-tree index).
+ *
+ * Layout: `<17-digit microseconds since the epoch>.<tiebreak>`
+ *
+ * - Microseconds, not milliseconds: Slack `ts` carries six fractional digits, and several
+ *   messages can fall into one millisecond. Matrix sources have millisecond timestamps and
+ *   use `000` for the last three digits.
+ * - The tiebreak orders events that share a microsecond. It is a short string chosen by the
+ *   adapter: `0` for a Slack message (its `ts` is unique per channel), `1:<reaction>` for
+ *   reactions derived from a message (they follow it), the event ID for Matrix events.
+ */
+import type { Brand } from './brand.js';
+
+export type OrderKey = Brand<string, 'OrderKey'>;
+
+const MICROS_WIDTH = 17;
+
+/** Builds an order key from microseconds since the epoch and a tiebreak. */
+export function orderKeyFromMicros(micros: bigint, tiebreak: string): OrderKey {
+  if (micros < 0n) throw new RangeError(`negative timestamp ${micros}`);
+  const digits = micros.toString();
+  if (digits.length > MICROS_WIDTH) throw new RangeError(`timestamp ${micros} out of range`);
+  return `${digits.padStart(MICROS_WIDTH, '0')}.${tiebreak}` as OrderKey;
+}
+
+/** Builds an order key from a millisecond timestamp (Matrix `origin_server_ts`). */
+export function orderKeyFromMillis(ms: number, tiebreak: string): OrderKey {
+  return orderKeyFromMicros(BigInt(Math.trunc(ms)) * 1000n, tiebreak);
+}
+
+/** Milliseconds since the epoch encoded in an order key (what Matrix `ts` will be). */
+export function orderKeyMillis(key: OrderKey): number {
+  return Number(BigInt(key.slice(0, MICROS_WIDTH)) / 1000n);
+}
+
+/** Total order over keys of one room; equivalent to comparing the strings bytewise. */
+export function compareOrderKeys(a: OrderKey, b: OrderKey): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,85 @@
+/**
+ * What a source adapter yields: one stream of items, in an order that respects references
+ * (a user or room is yielded before the events that name it, except placeholder users which
+ * an adapter may only discover at the end).
+ *
+ * Adapters never load a whole export; they yield items as they parse and keep only ID maps.
+ * Skips are items too, so `ferry check` and `ferry ingest` count exactly the same things.
+ */
+import type { MediaRecord, RoomRecord, SourceRecord, UserRecord } from './entities.js';
+import type { TimelineEvent } from './events.js';
+
+/**
+ * Why something in the input is not carried over. Closed so reports have stable keys; the
+ * README documents each one.
+ */
+export type SkipReason =
+  /** A Slack message subtype that only logs integration changes (`bot_add`, `bot_remove`…). */
+  | 'integration_log'
+  /** Huddle/call records and other ephemeral system posts with nothing to show. */
+  | 'call_record'
+  /** A message with no text, no files and no blocks. */
+  | 'empty_message'
+  /** The same message appears twice (API-derived exports repeat broadcasts). */
+  | 'duplicate'
+  /** A reaction by a user the export does not know. */
+  | 'reaction_unknown_user'
+  /** A message that failed to parse in a way that loses it (named in the detail). */
+  | 'malformed_message'
+  /** A day file that could not be parsed and was skipped on request (`--skip-bad-files`). */
+  | 'bad_file'
+  /** Root files and folders that ferry does not read (canvases.json, unknown folders…). */
+  | 'unsupported_entry'
+  /** A conversation folder that no index file lists. */
+  | 'unlisted_conversation'
+  /** Slack user `U00` etc.: messages the exporter itself marks as broken. */
+  | 'invalid_sender';
+
+export interface SkipItem {
+  type: 'skip';
+  reason: SkipReason;
+  /** Where: an archive entry or a native ID; never secret-bearing. */
+  where: string;
+  /** How many things this skip covers (default 1). */
+  count?: number;
+}
+
+/**
+ * Something carried over only in part. The event is still written; the report says what of it
+ * could not be. Closed, with stable keys, like SkipReason.
+ */
+export type LossReason =
+  /** File body hidden by Slack's free-plan limit: only a placeholder can be posted. */
+  | 'file_hidden_by_limit'
+  /** File deleted in the source. */
+  | 'file_tombstone'
+  /** The exporter could not see the file. */
+  | 'file_access_denied'
+  /** File lives in another service (Google Drive…): posted as a link. */
+  | 'file_external'
+  /** File body not in the export: it must be downloaded from its URL at push time. */
+  | 'file_body_not_in_export'
+  /** Only the final text of an edited message survives. */
+  | 'edit_history'
+  /** Slack lists only some of the users who reacted (`count` > `users.length`). */
+  | 'reaction_users_truncated'
+  /** Thread replies whose root message is not in the export (posted with a marker). */
+  | 'thread_root_missing';
+
+export interface LossItem {
+  type: 'loss';
+  reason: LossReason;
+  where: string;
+  count?: number;
+}
+
+export type SourceItem =
+  | { type: 'source'; source: SourceRecord }
+  | { type: 'user'; user: UserRecord }
+  | { type: 'room'; room: RoomRecord }
+  | { type: 'media'; media: MediaRecord }
+  | { type: 'event'; event: TimelineEvent }
+  | SkipItem
+  | LossItem
+  /** Progress hint: how much of the input has been read (entries or bytes). */
+  | { type: 'progress'; done: number; total: number; unit: 'entries' | 'bytes'; label?: string };

@@ -1,0 +1,312 @@
+/**
+ * The Slack adapter: an export archive (zip or folder) → a stream of model items.
+ *
+ * Memory is bounded by one day file plus ID maps (users, bot IDs, conversation list, the
+ * thread roots of the conversation being read): the export itself is never held.
+ *
+ * Layouts: the standard export (index files and conversation folders at the root), the
+ * Enterprise Grid org export (`org_users.json`, plus nested workspace exports under
+ * `teams/<name>/`), and the tool-made layouts with file bodies (`__uploads/<ID>/<name>`,
+ * `<folder>/attachments/<ID>-<name>`).
+ */
+import { basename } from 'node:path';
+import { FerryError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { silentLogger } from '../../logger.js';
+import type { EventKey, RoomKey, RoomRecord, SourceItem, SourceKey } from '../../model/index.js';
+import type { ArchiveReader } from '../archive/archive-reader.js';
+import { parseJsonEntry, streamJsonArray } from '../json-reader.js';
+import { obj } from './json-guards.js';
+import { SLACK_INDEX_FILES, slackConversation, slackIndexPins, type SlackConversation } from './slack-conversations.js';
+import { indexLocalSlackFiles } from './slack-files.js';
+import { slackDerivedKey, slackMessageKey, slackOrder, slackSourceKey, slackSpaceKey } from './slack-keys.js';
+import { slackMessageItems } from './slack-messages.js';
+import { microsToMillis, slackTsToMicros } from './slack-ts.js';
+import { SlackPlaceholderCollector, SlackUserDirectory, slackUserRecord } from './slack-users.js';
+
+export interface SlackExportOptions {
+  logger?: Logger;
+  /** Skip (and count) day files that are not valid JSON instead of failing. */
+  skipBadFiles?: boolean;
+  /** Display name of the workspace space (exports do not carry one). */
+  workspaceName?: string;
+}
+
+const DAY_FILE = /^\d{4}-\d{2}-\d{2}\.json$/;
+/** Root files ferry knows and reads. */
+const READ_ROOT_FILES = new Set(['users.json', 'org_users.json', ...SLACK_INDEX_FILES.map((f) => f.file)]);
+
+/** An export root: the top level, or a Grid workspace under `teams/<name>/`. */
+interface ExportRoot {
+  prefix: string;
+  /** Grid workspace folder name; undefined for the top level. */
+  team?: string;
+}
+
+export async function* readSlackExport(
+  reader: ArchiveReader,
+  options: SlackExportOptions = {},
+): AsyncGenerator<SourceItem> {
+  const logger = options.logger ?? silentLogger;
+  const label = reader.label;
+  const roots = findRoots(reader);
+  const userFiles = roots.flatMap((root) => userFilesOf(reader, root));
+  if (userFiles.length === 0) {
+    throw new FerryError(
+      'input_invalid',
+      `${label}: users.json is missing; this does not look like a Slack export (expected users.json or org_users.json at its top level)`,
+    );
+  }
+
+  // Pass 1 over the user lists: who exists, which bot IDs belong to whom, which workspace.
+  const directory = new SlackUserDirectory();
+  for (const file of userFiles) {
+    for await (const raw of streamJsonArray(await reader.openStream(file), label, file)) directory.learn(raw);
+  }
+  const workspaceId = directory.workspaceId() ?? fallbackWorkspaceId(label);
+  const source: SourceKey = slackSourceKey(workspaceId);
+  const workspaceName = options.workspaceName ?? defaultWorkspaceName(label, workspaceId);
+  yield { type: 'source', source: { key: source, kind: 'slack', name: workspaceName } };
+
+  const spaces = new Map<string, RoomKey>();
+  const topSpace = slackSpaceKey(workspaceId);
+  spaces.set('', topSpace);
+  yield { type: 'room', room: spaceRecord(topSpace, source, workspaceId, workspaceName) };
+  for (const root of roots) {
+    if (root.team === undefined) continue;
+    const key = slackSpaceKey(`${workspaceId}:${root.team}`);
+    spaces.set(root.prefix, key);
+    yield { type: 'room', room: { ...spaceRecord(key, source, `${workspaceId}:${root.team}`, root.team), parent: topSpace } };
+  }
+
+  // Pass 2: the user records themselves.
+  const emitted = new Set<string>();
+  for (const file of userFiles) {
+    for await (const raw of streamJsonArray(await reader.openStream(file), label, file)) {
+      const user = slackUserRecord(raw, source);
+      if (user === undefined) {
+        yield { type: 'skip', reason: 'malformed_message', where: `${label}: ${file}: user entry without an id` };
+      } else if (!emitted.has(user.nativeId)) {
+        emitted.add(user.nativeId);
+        yield { type: 'user', user };
+      }
+    }
+  }
+  emitted.clear();
+
+  // Conversations from the index files of every root.
+  const placeholders = new SlackPlaceholderCollector(directory);
+  const conversations: Omit<SlackConversation, 'room'>[] = [];
+  const roomOf = new Map<string, RoomKey>();
+  for (const root of roots) {
+    for (const { file, kind } of SLACK_INDEX_FILES) {
+      const path = root.prefix + file;
+      if (!reader.has(path)) continue;
+      for await (const raw of streamJsonArray(await reader.openStream(path), label, path)) {
+        const conversation = slackConversation(raw, kind, {
+          source,
+          parent: spaces.get(root.prefix),
+          users: placeholders,
+          folderPrefix: root.prefix,
+        });
+        if (conversation === undefined) {
+          yield { type: 'skip', reason: 'malformed_message', where: `${label}: ${path}: entry without an id` };
+          continue;
+        }
+        if (roomOf.has(conversation.id)) continue; // listed by the org and by a workspace
+        roomOf.set(conversation.id, conversation.room.key);
+        conversations.push({ id: conversation.id, folder: conversation.folder });
+        yield { type: 'room', room: conversation.room };
+        yield* indexPinEvents(raw, conversation.room, source, placeholders);
+      }
+    }
+  }
+
+  // Classify every entry: day files per conversation folder, file bodies, the rest skipped.
+  const localFiles = indexLocalSlackFiles(reader.entries().map((e) => e.path));
+  const dayFiles = new Map<string, string[]>();
+  const listedFolders = new Set(conversations.map((c) => c.folder));
+  const unlisted = new Map<string, number>();
+  for (const { path } of reader.entries()) {
+    const slash = path.lastIndexOf('/');
+    const folder = slash < 0 ? '' : path.slice(0, slash);
+    const name = path.slice(slash + 1);
+    const root = roots.find((r) => r.prefix === folder + '/');
+    if (slash < 0 || root !== undefined) {
+      if (!READ_ROOT_FILES.has(name)) yield { type: 'skip', reason: 'unsupported_entry', where: `${label}: ${path}` };
+      continue;
+    }
+    if (localFiles.has(fileIdOf(path) ?? '')) continue;
+    if (!DAY_FILE.test(name)) {
+      yield { type: 'skip', reason: 'unsupported_entry', where: `${label}: ${path}` };
+      continue;
+    }
+    if (!listedFolders.has(folder)) {
+      unlisted.set(folder, (unlisted.get(folder) ?? 0) + 1);
+      continue;
+    }
+    const list = dayFiles.get(folder) ?? [];
+    list.push(path);
+    dayFiles.set(folder, list);
+  }
+  for (const [folder, count] of unlisted) {
+    yield { type: 'skip', reason: 'unlisted_conversation', where: `${label}: ${folder}/ (${count} day files)`, count };
+  }
+
+  // The messages, conversation by conversation, day file by day file.
+  const totalFiles = [...dayFiles.values()].reduce((n, l) => n + l.length, 0);
+  let doneFiles = 0;
+  for (const conversation of conversations) {
+    const files = (dayFiles.get(conversation.folder) ?? []).sort();
+    const room = roomOf.get(conversation.id);
+    if (room === undefined) continue;
+    const threadRoots = new Set<EventKey>();
+    const orphanReplies = new Map<EventKey, number>();
+    for (const file of files) {
+      const day = await readDayFile(reader, file, options.skipBadFiles === true, logger);
+      doneFiles += 1;
+      if (day === undefined) {
+        yield { type: 'skip', reason: 'bad_file', where: `${label}: ${file}` };
+        continue;
+      }
+      for (const ts of day.duplicates) {
+        yield { type: 'skip', reason: 'duplicate', where: `${label}: ${file} ts=${ts}` };
+      }
+      const ctx = {
+        source,
+        conversationId: conversation.id,
+        room,
+        users: placeholders,
+        directory,
+        localFiles,
+        folder: conversation.folder,
+        where: `${label}: ${file}`,
+      };
+      for (const { message, micros } of day.messages) {
+        const m = obj(message);
+        if (m !== undefined && (m.thread_ts === m.ts || m.reply_count !== undefined)) {
+          threadRoots.add(slackMessageKey(conversation.id, micros));
+        }
+        for (const item of slackMessageItems(message, ctx)) {
+          const thread = item.type === 'event' ? item.event.thread : undefined;
+          if (thread !== undefined && item.type === 'event' && item.event.key !== thread.root && !threadRoots.has(thread.root)) {
+            orphanReplies.set(thread.root, (orphanReplies.get(thread.root) ?? 0) + 1);
+          }
+          yield item;
+        }
+      }
+      yield { type: 'progress', done: doneFiles, total: totalFiles, unit: 'entries', label: file };
+    }
+    const orphans = [...orphanReplies.values()].reduce((n, c) => n + c, 0);
+    if (orphans > 0) {
+      yield { type: 'loss', reason: 'thread_root_missing', where: `${label}: ${conversation.folder}`, count: orphans };
+    }
+  }
+
+  for (const user of placeholders.records(source)) yield { type: 'user', user };
+}
+
+function findRoots(reader: ArchiveReader): ExportRoot[] {
+  const roots: ExportRoot[] = [{ prefix: '' }];
+  const teams = new Set<string>();
+  for (const { path } of reader.entries()) {
+    const match = /^teams\/([^/]+)\/(users|channels|groups|dms|mpims)\.json$/.exec(path);
+    if (match?.[1] !== undefined) teams.add(match[1]);
+  }
+  for (const team of [...teams].sort()) roots.push({ prefix: `teams/${team}/`, team });
+  return roots;
+}
+
+function userFilesOf(reader: ArchiveReader, root: ExportRoot): string[] {
+  for (const name of ['org_users.json', 'users.json']) {
+    if (reader.has(root.prefix + name)) return [root.prefix + name];
+  }
+  return [];
+}
+
+interface DayFile {
+  /** Messages sorted by `ts`; ones without a valid `ts` first (they are skipped as malformed). */
+  messages: { message: unknown; micros: bigint }[];
+  /** `ts` of repeated messages (API-derived exports repeat broadcast replies). */
+  duplicates: string[];
+}
+
+/** Day files hold one array of messages, sorted here by `ts` and deduplicated. */
+async function readDayFile(
+  reader: ArchiveReader,
+  path: string,
+  skipBad: boolean,
+  logger: Logger,
+): Promise<DayFile | undefined> {
+  let parsed: unknown;
+  try {
+    parsed = parseJsonEntry(await reader.readBuffer(path), reader.label, path);
+    if (!Array.isArray(parsed)) {
+      throw new FerryError('input_invalid', `${reader.label}: ${path} should hold a JSON array of messages`);
+    }
+  } catch (e) {
+    if (skipBad && e instanceof FerryError && e.code === 'input_invalid') {
+      logger.warn({ entry: path, reason: e.message }, 'skipping a bad day file');
+      return undefined;
+    }
+    throw e;
+  }
+  const keyed = parsed.map((message) => ({ message, micros: slackTsToMicros(obj(message)?.ts) ?? -1n }));
+  keyed.sort((a, b) => (a.micros < b.micros ? -1 : a.micros > b.micros ? 1 : 0));
+  const day: DayFile = { messages: [], duplicates: [] };
+  let previous = -2n;
+  for (const entry of keyed) {
+    if (entry.micros >= 0n && entry.micros === previous) {
+      day.duplicates.push(String(obj(entry.message)?.ts));
+      continue;
+    }
+    previous = entry.micros;
+    day.messages.push(entry);
+  }
+  return day;
+}
+
+function* indexPinEvents(
+  raw: unknown,
+  room: RoomRecord,
+  source: SourceKey,
+  users: SlackPlaceholderCollector,
+): Generator<SourceItem> {
+  for (const pin of slackIndexPins(raw)) {
+    const micros = slackTsToMicros(pin.ts);
+    if (micros === undefined) continue;
+    const target = slackMessageKey(room.nativeId, micros);
+    yield {
+      type: 'event',
+      event: {
+        key: slackDerivedKey(target, 'pin'),
+        room: room.key,
+        sender: pin.user !== undefined ? users.user(pin.user) : (room.creator ?? users.user('USLACKBOT')),
+        order: slackOrder.pin(micros),
+        ts: microsToMillis(micros),
+        source,
+        nativeId: `${pin.ts}/pin`,
+        kind: 'pin',
+        target,
+        pinned: true,
+      },
+    };
+  }
+}
+
+function spaceRecord(key: RoomKey, source: SourceKey, nativeId: string, name: string): RoomRecord {
+  return { key, source, nativeId, kind: 'space', name, isArchived: false, isGeneral: false, members: [] };
+}
+
+function fileIdOf(path: string): string | undefined {
+  return /(?:__uploads\/|attachments\/)(F[A-Z0-9]+)/.exec(path)?.[1];
+}
+
+function fallbackWorkspaceId(label: string): string {
+  return `export:${defaultWorkspaceName(label, '')}`;
+}
+
+function defaultWorkspaceName(label: string, workspaceId: string): string {
+  const name = basename(label).replace(/\.zip$/i, '');
+  return name !== '' ? name : workspaceId;
+}

@@ -1,0 +1,311 @@
+/**
+ * One Slack message object → model items (events, media, skips, losses).
+ *
+ * Every subtype listed in docs/source-formats.md §1.7 is either mapped or skipped with a named
+ * reason; unknown subtypes fall back to their text, as Slack's own clients do.
+ */
+import type {
+  EventBase,
+  EventKey,
+  MediaRecord,
+  RoomKey,
+  SourceItem,
+  SourceKey,
+  SourceText,
+  ThreadRef,
+  UserKey,
+} from '../../model/index.js';
+import { arr, nonEmpty, num, obj, str, strings, type JsonObject } from './json-guards.js';
+import { slackFileMedia } from './slack-files.js';
+import { slackDerivedKey, slackMessageKey, slackOrder } from './slack-keys.js';
+import { canonicalSlackTs, microsToMillis, slackTsToMicros } from './slack-ts.js';
+import type { SlackPlaceholderCollector, SlackUserDirectory } from './slack-users.js';
+
+export interface SlackMessageContext {
+  source: SourceKey;
+  conversationId: string;
+  room: RoomKey;
+  users: SlackPlaceholderCollector;
+  directory: SlackUserDirectory;
+  /** File ID → archive entry holding its body (slackdump / advanced-exporter layouts). */
+  localFiles: ReadonlyMap<string, string>;
+  /** Folder of the conversation in the archive (for `<folder>/attachments/…`). */
+  folder: string;
+  /** For messages: archive entry being read. */
+  where: string;
+}
+
+/** Subtypes that only log integration changes. */
+const INTEGRATION_SUBTYPES = new Set(['bot_add', 'bot_remove', 'bot_enable', 'bot_disable']);
+/** Call records with nothing to show. */
+const CALL_SUBTYPES = new Set(['huddle_thread', 'sh_room_created']);
+/** Senders the exporter marks as broken (Zulip skips these too). */
+const INVALID_SENDERS = new Set(['U00']);
+
+export function slackMessageItems(raw: unknown, ctx: SlackMessageContext): SourceItem[] {
+  const m = obj(raw);
+  const micros = slackTsToMicros(m?.ts);
+  if (m === undefined || micros === undefined) {
+    return [{ type: 'skip', reason: 'malformed_message', where: `${ctx.where}: message without a valid ts` }];
+  }
+  const ts = canonicalSlackTs(micros);
+  const where = `${ctx.where} ts=${ts}`;
+  const subtype = str(m.subtype);
+  if (subtype !== undefined && INTEGRATION_SUBTYPES.has(subtype)) {
+    return [{ type: 'skip', reason: 'integration_log', where }];
+  }
+  if (subtype !== undefined && CALL_SUBTYPES.has(subtype) && nonEmpty(m.text) === undefined) {
+    return [{ type: 'skip', reason: 'call_record', where }];
+  }
+  const sender = resolveSender(m, ctx);
+  if (sender === undefined) {
+    return [{ type: 'skip', reason: 'invalid_sender', where }];
+  }
+
+  const key = slackMessageKey(ctx.conversationId, micros);
+  const base: EventBase = {
+    key,
+    room: ctx.room,
+    sender: sender.key,
+    order: slackOrder.message(micros),
+    ts: microsToMillis(micros),
+    source: ctx.source,
+    nativeId: ts,
+    thread: threadOf(m, micros, ctx),
+  };
+  const items: SourceItem[] = [];
+
+  switch (subtype) {
+    case 'channel_join':
+    case 'group_join':
+      items.push({ type: 'event', event: { ...base, kind: 'membership', membership: 'join', target: sender.key } });
+      return items;
+    case 'channel_leave':
+    case 'group_leave':
+      items.push({ type: 'event', event: { ...base, kind: 'membership', membership: 'leave', target: sender.key } });
+      return items;
+    case 'channel_topic':
+    case 'group_topic':
+      items.push({ type: 'event', event: { ...base, kind: 'room_state', change: { field: 'topic', topic: str(m.topic) ?? '' } } });
+      return items;
+    case 'channel_purpose':
+    case 'group_purpose':
+      items.push({ type: 'event', event: { ...base, kind: 'room_state', change: { field: 'purpose', purpose: str(m.purpose) ?? '' } } });
+      return items;
+    case 'channel_name':
+    case 'group_name':
+      items.push({
+        type: 'event',
+        event: { ...base, kind: 'room_state', change: { field: 'name', name: str(m.name) ?? '', previous: nonEmpty(m.old_name) } },
+      });
+      return items;
+    case 'channel_archive':
+    case 'group_archive':
+    case 'channel_unarchive':
+    case 'group_unarchive':
+      items.push({
+        type: 'event',
+        event: { ...base, kind: 'room_state', change: { field: 'archived', archived: !subtype.endsWith('unarchive') } },
+      });
+      return items;
+    case 'channel_convert_to_private':
+    case 'channel_convert_to_public':
+      items.push({
+        type: 'event',
+        event: { ...base, kind: 'room_state', change: { field: 'visibility', private: subtype === 'channel_convert_to_private' } },
+      });
+      return items;
+    default:
+      break;
+  }
+
+  // Everything else is a message, possibly with files.
+  const content = textOf(m, subtype);
+  const files = filesOf(m, subtype);
+  const hasText =
+    content.format === 'slack-mrkdwn' &&
+    (content.text.trim() !== '' || (content.blocks?.length ?? 0) > 0 || (content.attachments?.length ?? 0) > 0);
+  if (!hasText && files.length === 0) {
+    return [{ type: 'skip', reason: 'empty_message', where }];
+  }
+  const msgtype = subtype === 'me_message' ? 'emote' : sender.isBot ? 'notice' : 'text';
+  const edited = obj(m.edited);
+  const editedAt = slackTsToMicros(edited?.ts);
+  if (hasText) {
+    items.push({
+      type: 'event',
+      event: {
+        ...base,
+        kind: 'message',
+        msgtype,
+        content,
+        edited:
+          editedAt === undefined
+            ? undefined
+            : { at: microsToMillis(editedAt), by: nonEmpty(edited?.user) === undefined ? undefined : ctx.users.user(String(edited?.user)) },
+        tombstone: subtype === 'tombstone' ? true : undefined,
+        senderNameOverride: sender.nameOverride,
+        subtype,
+      },
+    });
+    if (editedAt !== undefined) items.push({ type: 'loss', reason: 'edit_history', where });
+  }
+  files.forEach((file, index) => {
+    const media = slackFileMedia(file, ctx);
+    items.push({ type: 'media', media });
+    const loss = lossOf(media);
+    if (loss !== undefined) items.push({ type: 'loss', reason: loss, where: `${where} file=${media.nativeId}` });
+    const first = !hasText && index === 0;
+    items.push({
+      type: 'event',
+      event: {
+        ...base,
+        key: first ? key : slackDerivedKey(key, `file:${media.nativeId}`),
+        order: first ? base.order : slackOrder.file(micros, index),
+        nativeId: first ? ts : `${ts}/${media.nativeId}`,
+        kind: 'file',
+        media: media.key,
+        senderNameOverride: sender.nameOverride,
+      },
+    });
+  });
+
+  items.push(...reactionsOf(m, key, micros, base, ctx, where));
+  if (strings(m.pinned_to).includes(ctx.conversationId)) {
+    items.push({
+      type: 'event',
+      event: { ...base, key: slackDerivedKey(key, 'pin'), order: slackOrder.pin(micros), kind: 'pin', target: key, pinned: true, thread: undefined },
+    });
+  }
+  return items;
+}
+
+interface ResolvedSender {
+  key: UserKey;
+  isBot: boolean;
+  nameOverride?: string;
+}
+
+/** Author: comment.user (file_comment) → user → bot_id → bot name → file.user (§1.13). */
+function resolveSender(m: JsonObject, ctx: SlackMessageContext): ResolvedSender | undefined {
+  const subtype = str(m.subtype);
+  const username = nonEmpty(m.username);
+  const botId = nonEmpty(m.bot_id);
+  const botProfile = obj(m.bot_profile);
+  const isBotMessage = subtype === 'bot_message' || botId !== undefined;
+  const commentUser = subtype === 'file_comment' ? nonEmpty(obj(m.comment)?.user) : undefined;
+  const userId = commentUser ?? nonEmpty(m.user);
+  if (userId !== undefined && INVALID_SENDERS.has(userId)) return undefined;
+  if (userId !== undefined) {
+    return {
+      key: ctx.users.user(userId, obj(m.user_profile)),
+      isBot: isBotMessage || userId === 'USLACKBOT',
+      nameOverride: isBotMessage ? username : undefined,
+    };
+  }
+  if (botId !== undefined) {
+    const botUser = ctx.directory.userOfBot(botId);
+    if (botUser !== undefined) return { key: ctx.users.user(botUser), isBot: true, nameOverride: username };
+    const icon = nonEmpty(obj(botProfile?.icons)?.image_72) ?? nonEmpty(obj(m.icons)?.image_72);
+    return {
+      key: ctx.users.bot(botId, nonEmpty(botProfile?.name) ?? username, icon),
+      isBot: true,
+      nameOverride: username,
+    };
+  }
+  if (username !== undefined) {
+    return { key: ctx.users.bot(username, username, undefined), isBot: true, nameOverride: username };
+  }
+  const fileUser = nonEmpty(obj(m.file)?.user) ?? nonEmpty(obj(arr(m.files)?.[0])?.user);
+  if (fileUser !== undefined) return { key: ctx.users.user(fileUser), isBot: false };
+  return undefined;
+}
+
+function threadOf(m: JsonObject, micros: bigint, ctx: SlackMessageContext): ThreadRef | undefined {
+  const rootMicros = slackTsToMicros(m.thread_ts);
+  if (rootMicros === undefined || rootMicros === micros) return undefined;
+  const subtype = str(m.subtype);
+  return {
+    root: slackMessageKey(ctx.conversationId, rootMicros),
+    broadcast: subtype === 'thread_broadcast' || subtype === 'reply_broadcast',
+  };
+}
+
+function textOf(m: JsonObject, subtype: string | undefined): SourceText {
+  const text = subtype === 'file_comment' ? (str(obj(m.comment)?.comment) ?? str(m.text) ?? '') : (str(m.text) ?? '');
+  const blocks = arr(m.blocks);
+  const attachments = arr(m.attachments);
+  return {
+    format: 'slack-mrkdwn',
+    text,
+    ...(blocks !== undefined && blocks.length > 0 ? { blocks } : {}),
+    ...(attachments !== undefined && attachments.length > 0 ? { attachments } : {}),
+  };
+}
+
+/** Files shared by this message: `files[]`, or the legacy singular `file` of file_share. */
+function filesOf(m: JsonObject, subtype: string | undefined): JsonObject[] {
+  const files = arr(m.files);
+  if (files !== undefined) return files.map(obj).filter((f): f is JsonObject => f !== undefined && nonEmpty(f.id) !== undefined);
+  // file_comment and file_mention reference a file without sharing it again.
+  if (subtype === 'file_share') {
+    const file = obj(m.file);
+    if (file !== undefined && nonEmpty(file.id) !== undefined) return [file];
+  }
+  return [];
+}
+
+function lossOf(media: MediaRecord) {
+  switch (media.availability) {
+    case 'available':
+      return media.localPath === undefined ? ('file_body_not_in_export' as const) : undefined;
+    case 'hidden_by_limit':
+      return 'file_hidden_by_limit' as const;
+    case 'tombstone':
+      return 'file_tombstone' as const;
+    case 'access_denied':
+      return 'file_access_denied' as const;
+    case 'external':
+      return 'file_external' as const;
+  }
+}
+
+function reactionsOf(
+  m: JsonObject,
+  target: EventKey,
+  micros: bigint,
+  base: EventBase,
+  ctx: SlackMessageContext,
+  where: string,
+): SourceItem[] {
+  const reactions = arr(m.reactions);
+  if (reactions === undefined) return [];
+  const items: SourceItem[] = [];
+  for (const r of reactions) {
+    const reaction = obj(r);
+    const name = nonEmpty(reaction?.name);
+    if (reaction === undefined || name === undefined) continue;
+    const users = [...new Set(strings(reaction.users))];
+    const count = num(reaction.count);
+    if (count !== undefined && count > users.length) {
+      items.push({ type: 'loss', reason: 'reaction_users_truncated', where, count: count - users.length });
+    }
+    for (const user of users) {
+      items.push({
+        type: 'event',
+        event: {
+          ...base,
+          key: slackDerivedKey(target, `reaction:${name}:${user}`),
+          order: slackOrder.reaction(micros, name, user),
+          sender: ctx.users.user(user),
+          nativeId: `${canonicalSlackTs(micros)}/${name}/${user}`,
+          kind: 'reaction',
+          target,
+          reaction: { format: 'slack-shortcode', name },
+          thread: undefined,
+        },
+      });
+    }
+  }
+  return items;
+}

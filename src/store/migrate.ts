@@ -1,0 +1,39 @@
+/**
+ * Forward-only, numbered migrations from `migrations/`. The list is static (imported modules)
+ * so it works the same from TypeScript sources and from the compiled `dist/`.
+ */
+import type { Knex } from 'knex';
+import * as m0001 from '../../migrations/0001_initial.js';
+
+interface MigrationModule {
+  name: string;
+  up(knex: Knex): Promise<void>;
+}
+
+const MIGRATIONS: readonly MigrationModule[] = [m0001];
+
+class StaticMigrationSource implements Knex.MigrationSource<MigrationModule> {
+  getMigrations(): Promise<MigrationModule[]> {
+    return Promise.resolve([...MIGRATIONS]);
+  }
+  getMigrationName(migration: MigrationModule): string {
+    return migration.name;
+  }
+  getMigration(migration: MigrationModule): Promise<Knex.Migration> {
+    return Promise.resolve({
+      up: migration.up,
+      down: () => Promise.reject(new Error('migrations are forward-only')),
+    });
+  }
+}
+
+export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.name ?? '';
+
+/** Applies every pending migration. Safe to call from several processes (knex takes a lock). */
+export async function migrateToLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest({
+    migrationSource: new StaticMigrationSource(),
+    tableName: 'ferry_migrations',
+  })) as [number, string[]];
+  return applied;
+}

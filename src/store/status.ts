@@ -1,0 +1,40 @@
+/** What the store holds, for `ferry status`. */
+import type { RoomKind } from '../model/index.js';
+import type { Store, StoreBackend } from './store.js';
+
+export interface StoreStatus {
+  store: { backend: StoreBackend; location: string };
+  sources: { key: string; kind: string; name: string }[];
+  users: number;
+  rooms: Record<RoomKind, number>;
+  /** Stored events by model kind. */
+  events: Record<string, number>;
+  files: number;
+  last_run: { id: number; status: string; input: string; started_at: string } | null;
+}
+
+export async function storeStatus(store: Store): Promise<StoreStatus> {
+  const db = store.knex;
+  const sources = (await db('sources').select('key', 'kind', 'name').orderBy('key')) as StoreStatus['sources'];
+  const [users] = (await db('users').count<{ n: number }[]>({ n: '*' })) as { n: number | string }[];
+  const roomRows = (await db('rooms').select('kind').count({ n: '*' }).groupBy('kind')) as { kind: RoomKind; n: number | string }[];
+  const eventRows = (await db('events').select('kind').count({ n: '*' }).groupBy('kind').orderBy('kind')) as { kind: string; n: number | string }[];
+  const [files] = (await db('media').count({ n: '*' })) as { n: number | string }[];
+  const run = (await db('ingest_runs').orderBy('id', 'desc').first()) as
+    | { id: number; status: string; input: string; started_at: Date | string }
+    | undefined;
+  const rooms: Record<RoomKind, number> = { space: 0, channel: 0, private: 0, dm: 0, group_dm: 0 };
+  for (const r of roomRows) rooms[r.kind] = Number(r.n);
+  return {
+    store: { backend: store.backend, location: store.location },
+    sources,
+    users: Number(users?.n ?? 0),
+    rooms,
+    events: Object.fromEntries(eventRows.map((r) => [r.kind, Number(r.n)])),
+    files: Number(files?.n ?? 0),
+    last_run:
+      run === undefined
+        ? null
+        : { id: Number(run.id), status: run.status, input: run.input, started_at: new Date(run.started_at).toISOString() },
+  };
+}
