@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# A real Synapse for development and tests, loopback only.
+#
+#   scripts/synapse.sh install
+#       Creates ${FERRY_SYNAPSE_HOME:-<repo>/.synapse}/venv with matrix-synapse==$SYNAPSE_VERSION.
+#       Does nothing (fast) when that version is already installed.
+#   scripts/synapse.sh start --dir DIR --port PORT --registration FILE [--server-name NAME]
+#                            [--watch-pid PID]
+#       Generates DIR/homeserver.yaml once, (re)applies the test overrides (see
+#       scripts/synapse-config.py), starts Synapse in the background (log: DIR/homeserver.log,
+#       early stderr: DIR/homeserver.out, pid: DIR/synapse.pid) and waits until
+#       http://127.0.0.1:PORT/_matrix/client/versions answers 200 (120 s timeout).
+#       With --watch-pid, Synapse is stopped as soon as process PID is gone (test harnesses
+#       pass their own pid so a killed test run leaves no Synapse behind).
+#   scripts/synapse.sh stop --dir DIR
+#       SIGTERM, then SIGKILL after 15 s.
+#   scripts/synapse.sh restart <start args>
+#       stop + start.
+#
+# Idempotent throughout: start on a running DIR is a no-op, stop on a stopped DIR is a no-op.
+set -euo pipefail
+
+SYNAPSE_VERSION=1.163.2
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SYNAPSE_HOME=${FERRY_SYNAPSE_HOME:-$REPO_ROOT/.synapse}
+VENV=$SYNAPSE_HOME/venv
+PY=$VENV/bin/python
+START_TIMEOUT=120
+STOP_GRACE=15
+
+die() {
+  echo "synapse.sh: $*" >&2
+  exit 1
+}
+
+usage() {
+  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+installed() {
+  # No Python start-up on the fast path: the dist-info directory names the installed version.
+  compgen -G "$VENV/lib/python3*/site-packages/matrix_synapse-$SYNAPSE_VERSION.dist-info" >/dev/null &&
+    [[ -x $PY ]]
+}
+
+cmd_install() {
+  if installed; then
+    echo "synapse.sh: matrix-synapse $SYNAPSE_VERSION already installed in $VENV"
+    return 0
+  fi
+  mkdir -p "$SYNAPSE_HOME"
+  # Several test workers may install at once: serialise on a lock and re-check inside it.
+  exec 9>"$SYNAPSE_HOME/install.lock"
+  flock 9
+  if installed; then
+    echo "synapse.sh: matrix-synapse $SYNAPSE_VERSION already installed in $VENV"
+    exec 9>&-
+    return 0
+  fi
+  local t0=$SECONDS
+  python3 -m venv "$VENV"
+  local log=$SYNAPSE_HOME/pip-install.log
+  if ! "$PY" -m pip install -q --disable-pip-version-check "matrix-synapse==$SYNAPSE_VERSION" \
+    >"$log" 2>&1; then
+    cat "$log" >&2
+    die "pip install matrix-synapse==$SYNAPSE_VERSION failed (log: $log)"
+  fi
+  # Pass on pip's warnings except the noise from find-links/extra-index dirs that lack a package.
+  grep -v "is ignored: it is neither a file nor a directory" "$log" >&2 || true
+  installed || die "pip finished but matrix-synapse $SYNAPSE_VERSION is not in $VENV"
+  exec 9>&-
+  echo "synapse.sh: installed matrix-synapse $SYNAPSE_VERSION into $VENV in $((SECONDS - t0)) s"
+}
+
+# --- argument parsing for start/stop/restart -------------------------------------------------
+DIR='' PORT='' REGISTRATION='' SERVER_NAME=ferry.test WATCH_PID=''
+parse_args() {
+  while (($#)); do
+    case $1 in
+      --dir) DIR=${2:?--dir needs a value}; shift 2 ;;
+      --port) PORT=${2:?--port needs a value}; shift 2 ;;
+      --registration) REGISTRATION=${2:?--registration needs a value}; shift 2 ;;
+      --server-name) SERVER_NAME=${2:?--server-name needs a value}; shift 2 ;;
+      --watch-pid) WATCH_PID=${2:?--watch-pid needs a value}; shift 2 ;;
+      -h | --help) usage ;;
+      *) die "unknown argument: $1" ;;
+    esac
+  done
+  [[ -n $DIR ]] || die "--dir is required"
+  mkdir -p "$DIR"
+  DIR=$(cd "$DIR" && pwd)
+}
+
+# kill -0 alone is not enough: a Synapse that died during start-up is our zombie child.
+alive() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z ]]
+}
+
+versions_ok() {
+  curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$1/_matrix/client/versions" 2>/dev/null
+}
+
+# Prints the pid in DIR/synapse.pid if that process is alive and is a Synapse.
+running_pid() {
+  local pidfile=$DIR/synapse.pid pid
+  [[ -f $pidfile ]] || return 1
+  pid=$(<"$pidfile")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  alive "$pid" || return 1
+  # Guard against a recycled pid: the process must be a Synapse homeserver.
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'synapse.app.homeserver' || return 1
+  echo "$pid"
+}
+
+cmd_start() {
+  parse_args "$@"
+  [[ $PORT =~ ^[0-9]+$ ]] || die "--port must be a number"
+  [[ -n $REGISTRATION ]] || die "--registration is required"
+  [[ -f $REGISTRATION ]] || die "registration file not found: $REGISTRATION"
+  REGISTRATION=$(cd "$(dirname "$REGISTRATION")" && pwd)/$(basename "$REGISTRATION")
+
+  cmd_install >/dev/null
+
+  local pid
+  if pid=$(running_pid); then
+    if versions_ok "$PORT"; then
+      echo "synapse.sh: already running in $DIR (pid $pid) on http://127.0.0.1:$PORT"
+      return 0
+    fi
+    die "a Synapse (pid $pid) is already running in $DIR but not answering on port $PORT; stop it first"
+  fi
+  rm -f "$DIR/synapse.pid"
+  if versions_ok "$PORT"; then
+    die "port $PORT on 127.0.0.1 already answers /_matrix/client/versions (another homeserver?)"
+  fi
+
+  local config=$DIR/homeserver.yaml
+  if [[ ! -f $config ]]; then
+    # Writes homeserver.yaml, DIR/<server>.signing.key and DIR/<server>.log.config once.
+    (cd "$DIR" && "$PY" -m synapse.app.homeserver --server-name "$SERVER_NAME" \
+      --config-path "$config" --data-directory "$DIR" \
+      --generate-config --report-stats=no >/dev/null)
+  fi
+  if [[ ! -s $DIR/shared-secret ]]; then
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$DIR/shared-secret")
+  fi
+  chmod 600 "$DIR/shared-secret"
+  # Re-applied on every start so a new port or registration path takes effect.
+  "$PY" "$REPO_ROOT/scripts/synapse-config.py" --config "$config" --dir "$DIR" --port "$PORT" \
+    --registration "$REGISTRATION" --server-name "$SERVER_NAME" \
+    --shared-secret-file "$DIR/shared-secret"
+
+  local t0 now
+  t0=$(date +%s%N)
+  # nohup + own stdin/stdout: the caller (a test runner's execFile) must not wait on our fds.
+  (cd "$DIR" && exec nohup "$PY" -m synapse.app.homeserver -c "$config" \
+    >>"$DIR/homeserver.out" 2>&1 </dev/null) &
+  pid=$!
+  echo "$pid" >"$DIR/synapse.pid"
+
+  if [[ -n $WATCH_PID ]]; then
+    # Watchdog: stop Synapse when the watched process disappears; exit when Synapse does.
+    # shellcheck disable=SC2016 # $1/$2 expand in the child shell
+    nohup bash -c '
+      while kill -0 "$1" 2>/dev/null; do
+        if ! kill -0 "$2" 2>/dev/null; then kill -TERM "$1" 2>/dev/null; exit 0; fi
+        sleep 1
+      done' synapse-watchdog "$pid" "$WATCH_PID" >/dev/null 2>&1 </dev/null &
+  fi
+
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until versions_ok "$PORT"; do
+    if ! alive "$pid" || ((SECONDS >= deadline)); then
+      if alive "$pid"; then
+        echo "synapse.sh: Synapse did not answer on port $PORT within $START_TIMEOUT s" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+      else
+        echo "synapse.sh: Synapse exited during start-up" >&2
+      fi
+      rm -f "$DIR/synapse.pid"
+      for f in "$DIR/homeserver.out" "$DIR/homeserver.log"; do
+        if [[ -f $f ]]; then
+          echo "--- tail of $f ---" >&2
+          tail -n 40 "$f" >&2
+        fi
+      done
+      exit 1
+    fi
+    sleep 0.2
+  done
+  now=$(date +%s%N)
+  echo "synapse.sh: Synapse $SYNAPSE_VERSION ($SERVER_NAME) up on http://127.0.0.1:$PORT" \
+    "(pid $pid, $(((now - t0) / 1000000)) ms)"
+}
+
+cmd_stop() {
+  parse_args "$@"
+  local pid
+  if ! pid=$(running_pid); then
+    rm -f "$DIR/synapse.pid"
+    echo "synapse.sh: no Synapse running in $DIR"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  local waited=0
+  while alive "$pid" && ((waited < STOP_GRACE * 10)); do
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  if alive "$pid"; then
+    kill -KILL "$pid" 2>/dev/null || true
+    while alive "$pid"; do sleep 0.1; done
+    echo "synapse.sh: Synapse (pid $pid) killed after $STOP_GRACE s"
+  else
+    echo "synapse.sh: Synapse (pid $pid) stopped"
+  fi
+  rm -f "$DIR/synapse.pid"
+}
+
+cmd=${1:-}
+(($#)) && shift
+case $cmd in
+  install) (($# == 0)) || die "install takes no arguments"; cmd_install ;;
+  start) cmd_start "$@" ;;
+  stop) cmd_stop "$@" ;;
+  restart)
+    (cmd_stop "$@")
+    cmd_start "$@"
+    ;;
+  *) usage ;;
+esac
