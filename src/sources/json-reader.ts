@@ -3,37 +3,45 @@
  * the position are always named.
  */
 import { streamArray } from 'stream-json/streamers/stream-array.js';
+import { verifier } from 'stream-json/utils/verifier.js';
 import { FerryError } from '../errors.js';
 
 /** Parses a whole entry (small files: Slack day files, index files). */
-export function parseJsonEntry(bytes: Buffer, archive: string, entry: string): unknown {
+export async function parseJsonEntry(bytes: Buffer, archive: string, entry: string): Promise<unknown> {
   const text = bytes.toString('utf8');
   try {
     return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as unknown;
   } catch (e) {
     throw new FerryError(
       'input_invalid',
-      `${archive}: ${entry} is not valid JSON (${describeJsonError(e, text)})`,
+      `${archive}: ${entry} is not valid JSON (${await describeJsonError(e, text)})`,
       { cause: e },
     );
   }
 }
 
-function describeJsonError(e: unknown, text: string): string {
-  const message = e instanceof Error ? e.message : String(e);
-  const position = /position (\d+)/.exec(message);
-  if (position?.[1] !== undefined) {
-    const offset = Number(position[1]);
-    const before = text.slice(0, offset);
-    const line = before.split('\n').length;
-    const column = offset - before.lastIndexOf('\n');
-    return `line ${line}, column ${column}: ${message.replace(/ in JSON at position \d+.*$/, '')}`;
+/** JSON.parse does not always say where; stream-json's verifier does (line and column). */
+async function describeJsonError(e: unknown, text: string): Promise<string> {
+  const located = await new Promise<{ line: number; pos: number; message: string } | undefined>(
+    (resolve) => {
+      const check = verifier.asStream();
+      check.on('error', (err: Error & { line?: number; pos?: number }) =>
+        resolve(
+          err.line === undefined
+            ? undefined
+            : { line: err.line, pos: err.pos ?? 0, message: err.message },
+        ),
+      );
+      check.on('finish', () => resolve(undefined));
+      check.resume();
+      check.end(text);
+    },
+  );
+  if (located !== undefined) {
+    const reason = located.message.replace(/^ERROR at \d+ \(\d+, \d+\): /, '').replace(/^Verifier (cannot parse input: |has )/, '');
+    return `line ${located.line}, column ${located.pos}: ${reason}`;
   }
-  if (/Unexpected end of JSON input/.test(message)) {
-    const lines = text.split('\n').length;
-    return `unexpected end of file at line ${lines}`;
-  }
-  return message;
+  return e instanceof Error ? e.message.slice(0, 200) : String(e);
 }
 
 /**

@@ -240,7 +240,7 @@ async function readDayFile(
 ): Promise<DayFile | undefined> {
   let parsed: unknown;
   try {
-    parsed = parseJsonEntry(await reader.readBuffer(path), reader.label, path);
+    parsed = await parseJsonEntry(await reader.readBuffer(path), reader.label, path);
     if (!Array.isArray(parsed)) {
       throw new FerryError('input_invalid', `${reader.label}: ${path} should hold a JSON array of messages`);
     }
@@ -306,7 +306,9 @@ function fallbackWorkspaceId(label: string): string {
   return `export:${defaultWorkspaceName(label, '')}`;
 }
 
+/** "Acme Slack export Jan 1 2024 - Mar 1 2024.zip" → "Acme"; otherwise the file or folder name. */
 function defaultWorkspaceName(label: string, workspaceId: string): string {
   const name = basename(label).replace(/\.zip$/i, '');
-  return name !== '' ? name : workspaceId;
+  const slackPattern = /^(.+?) Slack export\b/i.exec(name);
+  return slackPattern?.[1] ?? (name !== '' ? name : workspaceId);
 }
