@@ -25,6 +25,56 @@ export const configSchema = z
           .optional(),
       })
       .default({}),
+    matrix: z
+      .object({
+        homeserver: z
+          .string()
+          .describe('Client-server API base URL of the homeserver, e.g. http://127.0.0.1:8008.')
+          .optional(),
+        registration: z
+          .string()
+          .describe('Path of the appservice registration file written by `ferry registration`.')
+          .default('ferry-registration.yaml'),
+        userPrefix: z
+          .string()
+          .describe('Localpart prefix of imported (ghost) users; must match the registration.')
+          .default('ferry_'),
+        aliasPrefix: z
+          .string()
+          .describe('Localpart prefix of room aliases; must match the registration.')
+          .default('ferry_'),
+        concurrency: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .describe('Rooms written in parallel (each room strictly in order).')
+          .default(4),
+        downloadMedia: z
+          .boolean()
+          .describe('Download file bodies from their URLs when the export does not contain them.')
+          .default(false),
+        maxUploadBytes: z
+          .number()
+          .int()
+          .positive()
+          .describe('Larger files are posted as a link instead of uploaded.')
+          .default(50 * 1024 * 1024),
+        readMarkers: z
+          .boolean()
+          .describe('Mark imported rooms as read for their members at the end.')
+          .default(true),
+      })
+      .strict()
+      .default({
+        registration: 'ferry-registration.yaml',
+        userPrefix: 'ferry_',
+        aliasPrefix: 'ferry_',
+        concurrency: 4,
+        downloadMedia: false,
+        maxUploadBytes: 50 * 1024 * 1024,
+        readMarkers: true,
+      }),
   })
   .strict();
 

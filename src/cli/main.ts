@@ -11,8 +11,10 @@ import { openStore, type Store } from '../store/store.js';
 import { createCliLogger } from './cli-logger.js';
 import { runCheck } from './commands/check.js';
 import { runIngestSlack } from './commands/ingest-slack.js';
+import { runPush } from './commands/push.js';
+import { runRegistration } from './commands/registration.js';
 import { loadConfig, storeSelection } from './config.js';
-import { renderContentSummary, renderIngestSummary, renderStatus } from './report.js';
+import { renderContentSummary, renderIngestSummary, renderPushSummary, renderStatus } from './report.js';
 
 interface GlobalOptions {
   config?: string;
@@ -104,6 +106,72 @@ program
     const { globals, logger } = context();
     const status = await withStore(globals, logger, storeStatus);
     print(opts.json === true, status, () => renderStatus(status));
+  });
+
+program
+  .command('registration')
+  .description('Write an appservice registration file (mode 0600) for the homeserver')
+  .requiredOption('--server-name <name>', "the homeserver's server_name")
+  .option('--out <file>', 'where to write it', 'ferry-registration.yaml')
+  .option('--id <id>', 'appservice ID', 'ferry')
+  .option('--user-prefix <prefix>', 'localpart prefix of imported users (config matrix.userPrefix)')
+  .option('--alias-prefix <prefix>', 'localpart prefix of room aliases (config matrix.aliasPrefix)')
+  .option('--sender-localpart <localpart>', 'localpart of the appservice bot (default <user prefix>bot)')
+  .option('--non-exclusive', 'do not claim the namespaces exclusively (for the switch after the import)')
+  .option('--force', 'replace an existing file')
+  .option('--json', 'print the result as JSON')
+  .action(async (opts) => {
+    const { globals } = context();
+    const config = loadConfig(globals.config);
+    const report = await runRegistration({
+      serverName: opts.serverName,
+      out: opts.out,
+      id: opts.id,
+      userPrefix: opts.userPrefix ?? config.matrix.userPrefix,
+      aliasPrefix: opts.aliasPrefix ?? config.matrix.aliasPrefix,
+      senderLocalpart: opts.senderLocalpart,
+      exclusive: opts.nonExclusive !== true,
+      force: opts.force === true,
+    });
+    print(opts.json === true, report, () =>
+      [
+        `Wrote ${report.path} (mode 0600): appservice ${report.id}, bot ${report.sender}`,
+        `  users   ${report.user_regex}${report.exclusive ? ' (exclusive)' : ''}`,
+        `  aliases ${report.alias_regex}`,
+        'Add to homeserver.yaml, then restart Synapse:',
+        report.homeserver_yaml.replace(/^/gm, '  '),
+      ].join('\n'),
+    );
+  });
+
+program
+  .command('push')
+  .description('Write the store into the homeserver: users, spaces, rooms, then each room in order')
+  .option('--homeserver <url>', 'client-server API base URL (config matrix.homeserver)')
+  .option('--registration <file>', 'appservice registration file (config matrix.registration)')
+  .option('--rooms <list>', 'only these rooms: comma-separated names, #names or IDs', (v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+  .option('--concurrency <n>', 'rooms written in parallel', (v) => Number.parseInt(v, 10))
+  .option('--download-media', 'download file bodies that are not in the export from their URLs')
+  .option('--append-late', 'also send events older than what a room already shows (appended at the end)')
+  .option('--no-read-markers', 'do not mark imported rooms as read')
+  .option('--json', 'print the summary as JSON')
+  .action(async (opts) => {
+    const { globals, logger } = context();
+    const config = loadConfig(globals.config);
+    const summary = await withStore(globals, logger, (store) =>
+      runPush(store, config, {
+        homeserver: opts.homeserver,
+        registration: opts.registration,
+        rooms: opts.rooms,
+        concurrency: opts.concurrency,
+        downloadMedia: opts.downloadMedia,
+        appendLate: opts.appendLate === true,
+        readMarkers: opts.readMarkers,
+        progress: opts.json !== true,
+      }, logger),
+    );
+    print(opts.json === true, summary, () => renderPushSummary(summary));
+    if (summary.rooms.failed > 0) process.exitCode = 3;
   });
 
 try {

@@ -1,6 +1,7 @@
 /** Human-readable renderings of the summaries; `--json` prints the objects themselves. */
 import type { IngestSummary } from '../ingest/ingest.js';
 import type { ContentSummary } from '../ingest/summary.js';
+import type { PushSummary } from '../matrix/push.js';
 import type { StoreStatus } from '../store/status.js';
 
 const SKIP_TEXT: Record<string, string> = {
@@ -75,5 +76,22 @@ export function renderStatus(s: StoreStatus): string {
   if (s.last_run !== null) {
     out.push(line('last ingest', `run ${s.last_run.id} ${s.last_run.status} at ${s.last_run.started_at} (${s.last_run.input})`));
   }
+  return out.join('\n');
+}
+
+export function renderPushSummary(s: PushSummary): string {
+  const out = [
+    'Push finished:',
+    line('users', `created ${s.users.created}, already there ${s.users.existing}`),
+    line('rooms', `written ${s.rooms.written}, failed ${s.rooms.failed}`),
+    line('events', `sent ${s.events.sent}, already sent ${s.events.already_sent}, reconciled after a crash ${s.events.reconciled}`),
+    line('not sent', byKey(s.events.skipped)),
+  ];
+  const late = Object.entries(s.late);
+  if (late.length > 0) {
+    out.push('Events older than what their room already shows (not sent; --append-late sends them at the end):');
+    for (const [room, n] of late) out.push(`  ${String(n).padStart(7)}  ${room}`);
+  }
+  for (const f of s.failures) out.push(`FAILED ${f.room}: ${f.error}`);
   return out.join('\n');
 }

@@ -182,6 +182,15 @@ export class MatrixClient {
     return body as VersionsResponse;
   }
 
+  /** The default room version from `GET /capabilities` (`'1'` when the server does not say). */
+  async defaultRoomVersion(): Promise<string> {
+    const body = await this.#request({ method: 'GET', path: `${CS}/capabilities`, retry: 'idempotent' });
+    const caps = field(body, 'capabilities');
+    const versions = typeof caps === 'object' && caps !== null ? (caps as Record<string, unknown>)['m.room_versions'] : undefined;
+    const def = typeof versions === 'object' && versions !== null ? (versions as Record<string, unknown>).default : undefined;
+    return typeof def === 'string' ? def : '1';
+  }
+
   /** `GET /account/whoami`, as `userId` when given. Retry: idempotent. */
   async whoami(userId?: UserId): Promise<WhoamiResponse> {
     const spec: RequestSpec = {

@@ -4,13 +4,14 @@
  */
 import type { Knex } from 'knex';
 import * as m0001 from '../../migrations/0001_initial.js';
+import * as m0002 from '../../migrations/0002_matrix_push.js';
 
 interface MigrationModule {
   name: string;
   up(knex: Knex): Promise<void>;
 }
 
-const MIGRATIONS: readonly MigrationModule[] = [m0001];
+const MIGRATIONS: readonly MigrationModule[] = [m0001, m0002];
 
 class StaticMigrationSource implements Knex.MigrationSource<MigrationModule> {
   getMigrations(): Promise<MigrationModule[]> {

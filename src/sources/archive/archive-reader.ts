@@ -50,7 +50,11 @@
  *   wins, as with extraction tools; a warning is logged.
  * - Every entry read is checked against the central directory's size (yauzl
  *   `validateEntrySizes`) and CRC-32 (checked here; yauzl does not). One file descriptor is
- *   held from `openArchive` until `close()`, however many entries are read.
+ *   held from `openArchive` until `close()`, however many entries are read; it is read
+ *   through our own yauzl backend (fd-reader.ts), because yauzl 3.4.0's crashes the process
+ *   when a stream is destroyed while another entry is being read.
+ * - ZIP64 is handled by yauzl. No zip-bomb heuristic here: sizes are trustworthy (validated
+ *   while reading), so callers can check `ArchiveEntry.size` before reading.
  *
  * Folder specifics (see directory-reader.ts):
  * - Files are listed recursively. Symlinks are followed only when their real target lies
@@ -71,6 +75,7 @@ import { open, stat } from 'node:fs/promises';
 import { FerryError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { openDirectoryArchive } from './directory-reader.js';
+import { hasZipSignature, isErrnoCode, errorText } from './helpers.js';
 import { openZipArchive } from './zip-reader.js';
 
 export interface ArchiveEntry {
@@ -171,22 +176,4 @@ export async function isZipFile(path: string): Promise<boolean> {
   } finally {
     await handle?.close();
   }
-}
-
-/** @internal Shared by the readers. */
-export function hasZipSignature(head: Buffer): boolean {
-  if (head.length < 4 || head[0] !== 0x50 || head[1] !== 0x4b) return false;
-  const sig = (head[2] ?? 0) | ((head[3] ?? 0) << 8);
-  return sig === 0x0403 || sig === 0x0605 || sig === 0x0807;
-}
-
-/** @internal */
-export function isErrnoCode(e: unknown, code: string): boolean {
-  return e instanceof Error && (e as NodeJS.ErrnoException).code === code;
-}
-
-/** @internal A short reason for a message: the error's message without a trailing period. */
-export function errorText(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
-  return text.replace(/\.\s*$/, '');
 }

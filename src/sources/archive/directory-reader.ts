@@ -6,20 +6,14 @@
  * the real path of its file, which is opened with O_NOFOLLOW, so a file swapped for a symlink
  * after indexing is refused rather than followed.
  */
-import { constants as fsConstants, type Dirent } from 'node:fs';
+import { constants as fsConstants, type Dirent, type Stats } from 'node:fs';
 import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FerryError } from '../../errors.js';
-import type { Logger } from '../../logger.js';
-import { errorText, isErrnoCode, type ArchiveEntry, type ArchiveReader } from './archive-reader.js';
+import type { ArchiveEntry, ArchiveReader } from './archive-reader.js';
+import { errorText, isErrnoCode, type ReaderContext } from './helpers.js';
 import { buildIndex, comparePaths, isJunkPath, type IndexedEntry } from './entry-index.js';
-
-interface ReaderContext {
-  label: string;
-  rootMarkers: readonly string[];
-  logger: Logger;
-}
 
 const STAT_BATCH = 64;
 const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0);
@@ -61,7 +55,8 @@ export async function openDirectoryArchive(
     }
     dirents.sort((a, b) => comparePaths(a.name, b.name));
 
-    const plainFiles: { rel: string; abs: string }[] = [];
+    /** Files of this folder in sorted order; `size` is known already for symlink targets. */
+    const found: { rel: string; abs: string; size?: number }[] = [];
     for (const d of dirents) {
       const childRel = rel === '' ? d.name.normalize('NFC') : `${rel}/${d.name.normalize('NFC')}`;
       if (isJunkPath(childRel)) continue;
@@ -82,7 +77,7 @@ export async function openDirectoryArchive(
           );
           continue;
         }
-        const st = await stat(target);
+        const st = await statOrFail(target, childRel);
         if (st.isDirectory()) {
           if (ancestors.has(target)) {
             logger.warn(
@@ -93,20 +88,32 @@ export async function openDirectoryArchive(
           }
           await visit(target, childRel, new Set(ancestors).add(target));
         } else if (st.isFile()) {
-          addFile(childRel, target, st.size);
+          found.push({ rel: childRel, abs: target, size: st.size });
         }
       } else if (d.isDirectory()) {
         await visit(abs, childRel, new Set(ancestors).add(abs));
       } else if (d.isFile()) {
-        plainFiles.push({ rel: childRel, abs });
+        found.push({ rel: childRel, abs });
       }
       // Sockets, FIFOs and devices are not export content.
     }
 
-    for (let i = 0; i < plainFiles.length; i += STAT_BATCH) {
-      const batch = plainFiles.slice(i, i + STAT_BATCH);
-      const sizes = await Promise.all(batch.map(async (f) => (await stat(f.abs)).size));
+    for (let i = 0; i < found.length; i += STAT_BATCH) {
+      const batch = found.slice(i, i + STAT_BATCH);
+      const sizes = await Promise.all(
+        batch.map(async (f) => f.size ?? (await statOrFail(f.abs, f.rel)).size),
+      );
       batch.forEach((f, j) => addFile(f.rel, f.abs, sizes[j] ?? 0));
+    }
+  };
+
+  const statOrFail = async (abs: string, rel: string): Promise<Stats> => {
+    try {
+      return await stat(abs);
+    } catch (e) {
+      throw new FerryError('input_invalid', `${label}: cannot read ${rel} (${errorText(e)})`, {
+        cause: e,
+      });
     }
   };
 

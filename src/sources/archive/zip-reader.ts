@@ -13,15 +13,9 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { FerryError } from '../../errors.js';
+import type { ArchiveEntry, ArchiveReader } from './archive-reader.js';
 import { FdReader } from './fd-reader.js';
-import type { Logger } from '../../logger.js';
-import {
-  errorText,
-  hasZipSignature,
-  isErrnoCode,
-  type ArchiveEntry,
-  type ArchiveReader,
-} from './archive-reader.js';
+import { errorText, hasZipSignature, isErrnoCode, type ReaderContext } from './helpers.js';
 import {
   buildIndex,
   checkEntryName,
@@ -30,12 +24,6 @@ import {
   printableName,
   type IndexedEntry,
 } from './entry-index.js';
-
-interface ReaderContext {
-  label: string;
-  rootMarkers: readonly string[];
-  logger: Logger;
-}
 
 export async function openZipArchive(path: string, ctx: ReaderContext): Promise<ArchiveReader> {
   const { label, logger } = ctx;
@@ -87,7 +75,7 @@ export async function openZipArchive(path: string, ctx: ReaderContext): Promise<
       files.set(check.path, { size: entry.uncompressedSize, ref: slim(entry) });
     }
   } catch (e) {
-    zipfile.close();
+    await closeZipFile(zipfile);
     if (e instanceof FerryError) throw e;
     throw new FerryError(
       'input_invalid',
@@ -221,11 +209,7 @@ class ZipArchiveReader implements ArchiveReader {
     this.closed = true;
     await Promise.allSettled([...this.pending]);
     for (const s of this.streams) s.destroy();
-    // 'close' fires once the fd is really closed, i.e. after the streams above let go of it.
-    await new Promise<void>((resolve) => {
-      this.zipfile.once('close', () => resolve());
-      this.zipfile.close();
-    });
+    await closeZipFile(this.zipfile);
   }
 
   private lookup(path: string): IndexedEntry<yauzl.Entry> {
@@ -290,6 +274,14 @@ class ZipArchiveReader implements ArchiveReader {
       { cause },
     );
   }
+}
+
+/** Resolves once the fd is really closed, i.e. after every stream has let go of it. */
+function closeZipFile(zipfile: yauzl.ZipFile): Promise<void> {
+  return new Promise((resolve) => {
+    zipfile.once('close', () => resolve());
+    zipfile.close();
+  });
 }
 
 function closedError(label: string): Error {

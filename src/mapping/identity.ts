@@ -1,0 +1,48 @@
+/**
+ * Source identities → Matrix identifiers. Deterministic: the same store always maps to the
+ * same ghost user IDs and room aliases, which is what makes provisioning idempotent (an alias
+ * is the idempotency key of createRoom).
+ *
+ * Ghost localparts: `<userPrefix><source kind>_<native ID>`, lower-cased and restricted to the
+ * spec's localpart grammar, e.g. `ferry_slack_u01alice`. Aliases: `#<aliasPrefix><kind>_<id>`.
+ * The registration's namespaces are built from the same prefixes (src/matrix/registration.ts).
+ */
+import type { SourceKind } from '../model/index.js';
+
+export interface IdentityOptions {
+  serverName: string;
+  /** Prefix of ghost localparts; must match the registration's user namespace. */
+  userPrefix: string;
+  /** Prefix of room alias localparts; must match the registration's alias namespace. */
+  aliasPrefix: string;
+}
+
+/** Lower-cases and replaces anything outside the localpart grammar (`a-z0-9._=-/`) with `_`. */
+export function sanitizeLocalpart(text: string): string {
+  const lowered = text.normalize('NFKD').toLowerCase();
+  return lowered.replace(/[^a-z0-9._=/-]/g, '_').replace(/_+/g, '_');
+}
+
+export class IdentityMapper {
+  constructor(private readonly options: IdentityOptions) {}
+
+  get serverName(): string {
+    return this.options.serverName;
+  }
+
+  ghostLocalpart(kind: SourceKind, nativeId: string): string {
+    return `${this.options.userPrefix}${sanitizeLocalpart(kind)}_${sanitizeLocalpart(nativeId)}`;
+  }
+
+  ghostUserId(kind: SourceKind, nativeId: string): `@${string}:${string}` {
+    return `@${this.ghostLocalpart(kind, nativeId)}:${this.options.serverName}`;
+  }
+
+  aliasLocalpart(kind: SourceKind, nativeRoomId: string): string {
+    return `${this.options.aliasPrefix}${sanitizeLocalpart(kind)}_${sanitizeLocalpart(nativeRoomId)}`;
+  }
+
+  roomAlias(kind: SourceKind, nativeRoomId: string): `#${string}:${string}` {
+    return `#${this.aliasLocalpart(kind, nativeRoomId)}:${this.options.serverName}`;
+  }
+}

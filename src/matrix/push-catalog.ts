@@ -1,0 +1,93 @@
+/**
+ * What the writer needs to know about users and rooms, read once from the store: model keys →
+ * ghost Matrix IDs and names. Memory: one small record per user and per room.
+ */
+import type { Knex } from 'knex';
+import type { IdentityMapper } from '../mapping/identity.js';
+import type { RoomKey, RoomKind, RoomRecord, SourceKind, UserKey } from '../model/index.js';
+import { roomKey as toRoomKey, sourceKey, userKey as toUserKey } from '../model/index.js';
+
+export interface CatalogUser {
+  key: UserKey;
+  mxid: `@${string}:${string}`;
+  displayName: string;
+  avatarUrl?: string;
+  isAdmin: boolean;
+  isBot: boolean;
+}
+
+export interface CatalogRoom {
+  record: RoomRecord;
+  sourceKind: SourceKind;
+  alias: `#${string}:${string}`;
+}
+
+export class PushCatalog {
+  private constructor(
+    readonly users: ReadonlyMap<UserKey, CatalogUser>,
+    readonly rooms: ReadonlyMap<RoomKey, CatalogRoom>,
+    /** Slack-style native conversation ID → room key, for channel mentions. */
+    readonly roomByNativeId: ReadonlyMap<string, RoomKey>,
+    /** Native user ID → user key, for user mentions. */
+    readonly userByNativeId: ReadonlyMap<string, UserKey>,
+  ) {}
+
+  static async load(db: Knex, identity: IdentityMapper): Promise<PushCatalog> {
+    const userRows = (await db('users as u')
+      .join('sources as s', 's.key', 'u.source_key')
+      .select('u.key', 'u.native_id', 'u.display_name', 'u.avatar_url', 'u.is_admin', 'u.is_bot', 's.kind')) as {
+      key: string;
+      native_id: string;
+      display_name: string;
+      avatar_url: string | null;
+      is_admin: boolean;
+      is_bot: boolean;
+      kind: SourceKind;
+    }[];
+    const users = new Map<UserKey, CatalogUser>();
+    const userByNativeId = new Map<string, UserKey>();
+    for (const u of userRows) {
+      const key = toUserKey(u.key);
+      users.set(key, {
+        key,
+        mxid: identity.ghostUserId(u.kind, u.native_id),
+        displayName: u.display_name,
+        avatarUrl: u.avatar_url ?? undefined,
+        isAdmin: u.is_admin,
+        isBot: u.is_bot,
+      });
+      userByNativeId.set(u.native_id, key);
+    }
+    const roomRows = (await db('rooms as r')
+      .join('sources as s', 's.key', 'r.source_key')
+      .select('r.*', 's.kind as source_kind')) as (Record<string, unknown> & { key: string; native_id: string; kind: RoomKind; source_kind: SourceKind })[];
+    const rooms = new Map<RoomKey, CatalogRoom>();
+    const roomByNativeId = new Map<string, RoomKey>();
+    for (const r of roomRows) {
+      const record: RoomRecord = {
+        key: toRoomKey(r.key),
+        source: sourceKey(String(r.source_key)),
+        nativeId: r.native_id,
+        kind: r.kind,
+        name: (r.name as string | null) ?? undefined,
+        topic: (r.topic as string | null) ?? undefined,
+        purpose: (r.purpose as string | null) ?? undefined,
+        createdAt: r.created_at_ms === null ? undefined : Number(r.created_at_ms),
+        creator: r.creator === null ? undefined : toUserKey(String(r.creator)),
+        isArchived: r.is_archived === true,
+        isGeneral: r.is_general === true,
+        members: (r.members as string[]).map(toUserKey),
+        parent: r.parent === null ? undefined : toRoomKey(String(r.parent)),
+      };
+      rooms.set(record.key, { record, sourceKind: r.source_kind, alias: identity.roomAlias(r.source_kind, r.native_id) });
+      roomByNativeId.set(r.native_id, record.key);
+    }
+    return new PushCatalog(users, rooms, roomByNativeId, userByNativeId);
+  }
+
+  user(key: UserKey): CatalogUser {
+    const user = this.users.get(key);
+    if (user === undefined) throw new Error(`user ${key} is referenced but not in the store`);
+    return user;
+  }
+}

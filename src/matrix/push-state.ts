@@ -1,0 +1,220 @@
+/**
+ * The writer's records in the store: ghost users, rooms with their leases, the per-event
+ * ledger, memberships and uploaded media. Every function is one or two statements; the room
+ * writer composes them.
+ *
+ * Leases make several `ferry push` processes share one PostgreSQL store safely: a room is
+ * claimed with `FOR UPDATE SKIP LOCKED`, written by one process only, and released (or left
+ * to expire when that process dies).
+ */
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { EventKey, RoomKey, UserKey } from '../model/index.js';
+
+export type LedgerStatus = 'pending' | 'sent' | 'skipped';
+
+export interface LedgerRow {
+  event_key: string;
+  part: number;
+  room_key: string;
+  order_key: string;
+  txn_id: string;
+  status: LedgerStatus;
+  event_id: string | null;
+  note: string | null;
+}
+
+export interface MatrixRoomRow {
+  room_key: string;
+  alias: string;
+  room_id: string | null;
+  status: 'pending' | 'running' | 'done' | 'failed';
+  high_water: string | null;
+  sent_events: number;
+  late_events: number;
+}
+
+/** Deterministic, globally unique transaction ID of one part of one model event. */
+export function txnIdFor(appserviceId: string, eventKey: string, part: number): string {
+  return createHash('sha256').update(`${appserviceId}\u0000${eventKey}\u0000${part}`).digest('base64url').slice(0, 32);
+}
+
+export class PushState {
+  constructor(private readonly db: Knex) {}
+
+  // ---- users ----
+
+  async ghostsToProvision(): Promise<{ key: UserKey; mxid: string | null }[]> {
+    return (await this.db('users as u')
+      .leftJoin('matrix_users as m', 'm.user_key', 'u.key')
+      .where((q) => q.whereNull('m.user_key').orWhere('m.profile_done', false))
+      .select('u.key as key', 'm.mxid as mxid')
+      .orderBy('u.key')) as { key: UserKey; mxid: string | null }[];
+  }
+
+  async recordGhost(user: UserKey, mxid: string, profileDone: boolean): Promise<void> {
+    await this.db('matrix_users')
+      .insert({ user_key: user, mxid, profile_done: profileDone })
+      .onConflict('user_key')
+      .merge({ mxid, profile_done: profileDone, updated_at: this.db.fn.now() });
+  }
+
+  // ---- rooms and leases ----
+
+  /** Adds a row for every stored room that has none yet. */
+  async registerRooms(aliasOf: (roomKey: string, nativeId: string, sourceKind: string) => string): Promise<void> {
+    const missing = (await this.db('rooms as r')
+      .join('sources as s', 's.key', 'r.source_key')
+      .leftJoin('matrix_rooms as m', 'm.room_key', 'r.key')
+      .whereNull('m.room_key')
+      .select('r.key', 'r.native_id', 's.kind')) as { key: string; native_id: string; kind: string }[];
+    for (let i = 0; i < missing.length; i += 500) {
+      await this.db('matrix_rooms')
+        .insert(missing.slice(i, i + 500).map((r) => ({ room_key: r.key, alias: aliasOf(r.key, r.native_id, r.kind) })))
+        .onConflict('room_key')
+        .ignore();
+    }
+    // A room with new events since it was finished must be written again.
+    await this.db.raw(
+      `update matrix_rooms m set status = 'pending'
+       where m.status = 'done' and exists (
+         select 1 from events e where e.room_key = m.room_key
+         and not exists (select 1 from matrix_ledger l where l.event_key = e.key and l.part = 0))`,
+    );
+  }
+
+  async room(roomKey: RoomKey): Promise<MatrixRoomRow | undefined> {
+    return (await this.db('matrix_rooms').where({ room_key: roomKey }).first()) as MatrixRoomRow | undefined;
+  }
+
+  async setRoomId(roomKey: RoomKey, roomId: string): Promise<void> {
+    await this.db('matrix_rooms').where({ room_key: roomKey }).update({ room_id: roomId });
+  }
+
+  /**
+   * Claims one room that is pending (or whose lease expired) for `owner`. `kinds` restricts the
+   * room kinds (spaces are written before the rooms they contain); `only` to given room keys.
+   */
+  async claimRoom(owner: string, leaseMs: number, kinds: readonly string[], only?: readonly string[]): Promise<RoomKey | undefined> {
+    return this.db.transaction(async (trx) => {
+      const q = trx('matrix_rooms as m')
+        .join('rooms as r', 'r.key', 'm.room_key')
+        .whereIn('r.kind', kinds)
+        .where((w) =>
+          w.where('m.status', 'pending').orWhere((x) => x.where('m.status', 'running').where('m.lease_expires_at', '<', trx.fn.now())),
+        )
+        .orderBy('m.room_key')
+        .select('m.room_key')
+        .limit(1)
+        .forUpdate()
+        .skipLocked();
+      if (only !== undefined) void q.whereIn('m.room_key', only);
+      const row = (await q.first()) as { room_key: RoomKey } | undefined;
+      if (row === undefined) return undefined;
+      await trx('matrix_rooms')
+        .where({ room_key: row.room_key })
+        .update({
+          status: 'running',
+          lease_owner: owner,
+          lease_expires_at: trx.raw(`now() + (? || ' milliseconds')::interval`, [String(leaseMs)]),
+          error: null,
+        });
+      return row.room_key;
+    });
+  }
+
+  async renewLease(roomKey: RoomKey, owner: string, leaseMs: number): Promise<void> {
+    await this.db('matrix_rooms')
+      .where({ room_key: roomKey, lease_owner: owner })
+      .update({ lease_expires_at: this.db.raw(`now() + (? || ' milliseconds')::interval`, [String(leaseMs)]) });
+  }
+
+  async finishRoom(roomKey: RoomKey, owner: string, outcome: { status: 'done' | 'failed'; error?: string; lateEvents: number }): Promise<void> {
+    await this.db('matrix_rooms')
+      .where({ room_key: roomKey, lease_owner: owner })
+      .update({
+        status: outcome.status,
+        error: outcome.error ?? null,
+        late_events: outcome.lateEvents,
+        lease_owner: null,
+        lease_expires_at: null,
+        finished_at: this.db.fn.now(),
+      });
+  }
+
+  async advanceHighWater(roomKey: RoomKey, orderKey: string): Promise<void> {
+    await this.db.raw(
+      `update matrix_rooms set high_water = greatest(coalesce(high_water, ''), ?), sent_events = sent_events + 1 where room_key = ?`,
+      [orderKey, roomKey],
+    );
+  }
+
+  // ---- ledger ----
+
+  async ledgerFor(eventKeys: readonly string[]): Promise<LedgerRow[]> {
+    if (eventKeys.length === 0) return [];
+    return (await this.db('matrix_ledger').whereIn('event_key', eventKeys)) as LedgerRow[];
+  }
+
+  async pendingFor(roomKey: RoomKey): Promise<LedgerRow[]> {
+    return (await this.db('matrix_ledger').where({ room_key: roomKey, status: 'pending' }).orderBy('order_key')) as LedgerRow[];
+  }
+
+  async markPending(row: Omit<LedgerRow, 'status' | 'event_id' | 'note'> & { sender: string; ts: number }): Promise<void> {
+    await this.db('matrix_ledger')
+      .insert({ ...row, status: 'pending' })
+      .onConflict(['event_key', 'part'])
+      .ignore();
+  }
+
+  async markSent(eventKey: string, part: number, eventId: string): Promise<void> {
+    await this.db('matrix_ledger')
+      .where({ event_key: eventKey, part })
+      .update({ status: 'sent', event_id: eventId, updated_at: this.db.fn.now() });
+  }
+
+  async markSkipped(row: { event_key: string; part: number; room_key: string; order_key: string; txn_id: string; note: string }): Promise<void> {
+    await this.db('matrix_ledger')
+      .insert({ ...row, status: 'skipped' })
+      .onConflict(['event_key', 'part'])
+      .merge({ status: 'skipped', note: row.note, updated_at: this.db.fn.now() });
+  }
+
+  /** Matrix event ID of part 0 of a sent model event. */
+  async eventIdOf(eventKey: EventKey): Promise<string | undefined> {
+    const row = (await this.db('matrix_ledger')
+      .where({ event_key: eventKey, part: 0, status: 'sent' })
+      .first('event_id')) as { event_id: string } | undefined;
+    return row?.event_id;
+  }
+
+  // ---- memberships ----
+
+  async members(roomKey: RoomKey): Promise<Map<UserKey, string>> {
+    const rows = (await this.db('matrix_members').where({ room_key: roomKey })) as { user_key: UserKey; membership: string }[];
+    return new Map(rows.map((r) => [r.user_key, r.membership]));
+  }
+
+  async setMembership(roomKey: RoomKey, user: UserKey, membership: string): Promise<void> {
+    await this.db('matrix_members')
+      .insert({ room_key: roomKey, user_key: user, membership })
+      .onConflict(['room_key', 'user_key'])
+      .merge({ membership });
+  }
+
+  // ---- media ----
+
+  async mediaUpload(mediaKey: string): Promise<{ status: string; mxc: string | null; reason: string | null } | undefined> {
+    return (await this.db('matrix_media').where({ media_key: mediaKey }).first()) as
+      | { status: string; mxc: string | null; reason: string | null }
+      | undefined;
+  }
+
+  async recordMedia(mediaKey: string, result: { status: 'uploaded'; mxc: string } | { status: 'unavailable'; reason: string }): Promise<void> {
+    const row = result.status === 'uploaded' ? { mxc: result.mxc, reason: null } : { mxc: null, reason: result.reason };
+    await this.db('matrix_media')
+      .insert({ media_key: mediaKey, status: result.status, ...row })
+      .onConflict('media_key')
+      .merge({ status: result.status, ...row, updated_at: this.db.fn.now() });
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * `ferry push`: provision users, spaces and rooms, then write every room in order, many rooms
+ * in parallel. Several processes may push from one PostgreSQL store at once: rooms are leased.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import pLimit from 'p-limit';
+import type { Knex } from 'knex';
+import type { Logger } from '../logger.js';
+import type { IdentityMapper } from '../mapping/identity.js';
+import type { MediaKey, MediaRecord, RoomKey } from '../model/index.js';
+import { mediaKey as toMediaKey, sourceKey } from '../model/index.js';
+import { openArchive, type ArchiveReader } from '../sources/archive/archive-reader.js';
+import type { MatrixClient } from './client.js';
+import { MediaUploader } from './media-uploader.js';
+import { Provisioner } from './provisioner.js';
+import { PushCatalog } from './push-catalog.js';
+import { PushState } from './push-state.js';
+import { RoomWriter, type MediaResolver } from './room-writer.js';
+import type { JsonObject, RoomId, UserId } from './types.js';
+
+export interface PushOptions {
+  db: Knex;
+  client: MatrixClient;
+  identity: IdentityMapper;
+  appserviceId: string;
+  botLocalpart: string;
+  logger: Logger;
+  /** Rooms written at the same time (each one strictly in order). */
+  concurrency: number;
+  /** Restrict to these rooms (room keys, native IDs or names). */
+  rooms?: string[];
+  appendLate: boolean;
+  readMarkers: boolean;
+  allowDownload: boolean;
+  maxUploadBytes: number;
+  /** Lease length; a crashed process's rooms become free after it. */
+  leaseMs?: number;
+  onProgress?: (p: PushProgress) => void;
+}
+
+export interface PushProgress {
+  phase: 'users' | 'rooms';
+  roomsDone: number;
+  roomsTotal: number;
+  eventsSent: number;
+  eventsTotal: number;
+  currentRooms: string[];
+}
+
+export interface PushSummary {
+  users: { created: number; existing: number };
+  rooms: { written: number; failed: number };
+  events: { sent: number; already_sent: number; reconciled: number; skipped: Record<string, number> };
+  /** Events older than what their room already showed, per room: counted, not sent. */
+  late: Record<string, number>;
+  failures: { room: string; error: string }[];
+}
+
+const CONVERSATION_KINDS = ['channel', 'private', 'dm', 'group_dm'] as const;
+
+export async function push(o: PushOptions): Promise<PushSummary> {
+  const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const leaseMs = o.leaseMs ?? 60_000;
+  const state = new PushState(o.db);
+  const catalog = await PushCatalog.load(o.db, o.identity);
+  const botUserId = `@${o.botLocalpart}:${o.identity.serverName}` as UserId;
+  await o.client.registerUser(o.botLocalpart);
+  await state.registerRooms((_key, nativeId, kind) => o.identity.roomAlias(kind as 'slack', nativeId));
+  await releaseDeadLocalLeases(o.db);
+
+  const provisioner = new Provisioner({ client: o.client, state, catalog, botUserId, serverName: o.identity.serverName, logger: o.logger });
+  const eventsTotal = Number(((await o.db('events').count({ n: '*' })) as { n: number | string }[])[0]?.n ?? 0);
+  const progress: PushProgress = { phase: 'users', roomsDone: 0, roomsTotal: catalog.rooms.size, eventsSent: 0, eventsTotal, currentRooms: [] };
+  const users = await provisioner.provisionUsers(Math.max(4, o.concurrency), () => o.onProgress?.(progress));
+  progress.phase = 'rooms';
+
+  const summary: PushSummary = {
+    users,
+    rooms: { written: 0, failed: 0 },
+    events: { sent: 0, already_sent: 0, reconciled: 0, skipped: {} },
+    late: {},
+    failures: [],
+  };
+  const only = o.rooms === undefined ? undefined : selectRooms(catalog, o.rooms);
+  const media = new StoreMediaResolver(o, state);
+
+  const worker = async (kinds: readonly string[]): Promise<void> => {
+    for (;;) {
+      const roomKey = await state.claimRoom(owner, leaseMs, kinds, only);
+      if (roomKey === undefined) return;
+      progress.currentRooms.push(roomKey);
+      try {
+        const roomId = await provisioner.ensureRoom(roomKey);
+        const writer = new RoomWriter({
+          client: o.client,
+          state,
+          catalog,
+          db: o.db,
+          media,
+          botUserId,
+          appserviceId: o.appserviceId,
+          logger: o.logger.child({ room: roomKey }),
+          appendLate: o.appendLate,
+          readMarkers: o.readMarkers,
+          onSent: () => {
+            progress.eventsSent += 1;
+            o.onProgress?.(progress);
+          },
+          onHeartbeat: () => state.renewLease(roomKey, owner, leaseMs),
+        });
+        const result = await writer.write(roomKey, roomId);
+        summary.events.sent += result.sent;
+        summary.events.already_sent += result.alreadySent;
+        summary.events.reconciled += result.reconciled;
+        for (const [reason, n] of Object.entries(result.skipped)) summary.events.skipped[reason] = (summary.events.skipped[reason] ?? 0) + n;
+        if (result.late > 0) summary.late[roomKey] = result.late;
+        summary.rooms.written += 1;
+        await state.finishRoom(roomKey, owner, { status: 'done', lateEvents: result.late });
+      } catch (e) {
+        const error = e instanceof Error ? e.message : String(e);
+        o.logger.error({ room: roomKey, err: error }, 'room failed');
+        summary.rooms.failed += 1;
+        summary.failures.push({ room: roomKey, error });
+        await state.finishRoom(roomKey, owner, { status: 'failed', error, lateEvents: 0 });
+      } finally {
+        progress.currentRooms = progress.currentRooms.filter((r) => r !== roomKey);
+        progress.roomsDone += 1;
+        o.onProgress?.(progress);
+      }
+    }
+  };
+
+  // Spaces first, so rooms can name their parent at creation.
+  await worker(['space']);
+  const limit = pLimit(o.concurrency);
+  await Promise.all(Array.from({ length: o.concurrency }, () => limit(() => worker(CONVERSATION_KINDS))));
+  await setDirectRooms(o.client, catalog, state);
+  await media.close();
+  return summary;
+}
+
+/** Rooms leased by a process of this host that no longer exists are free again. */
+async function releaseDeadLocalLeases(db: Knex): Promise<void> {
+  const host = hostname();
+  const running = (await db('matrix_rooms').where({ status: 'running' }).select('room_key', 'lease_owner')) as {
+    room_key: string;
+    lease_owner: string | null;
+  }[];
+  for (const row of running) {
+    const [ownerHost, pid] = (row.lease_owner ?? '').split(':');
+    if (ownerHost !== host || pid === undefined) continue;
+    if (!isAlive(Number(pid))) {
+      await db('matrix_rooms').where({ room_key: row.room_key, lease_owner: row.lease_owner }).update({ status: 'pending', lease_owner: null, lease_expires_at: null });
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function selectRooms(catalog: PushCatalog, wanted: string[]): string[] {
+  const keys: string[] = [];
+  for (const [key, room] of catalog.rooms) {
+    const names = [key, room.record.nativeId, room.record.name, room.record.name === undefined ? undefined : `#${room.record.name}`];
+    if (wanted.some((w) => names.includes(w))) keys.push(key);
+  }
+  return keys;
+}
+
+/** `m.direct` account data for every member of every DM and group DM. */
+async function setDirectRooms(client: MatrixClient, catalog: PushCatalog, state: PushState): Promise<void> {
+  const direct = new Map<UserId, Map<string, Set<string>>>();
+  for (const [key, room] of catalog.rooms) {
+    if (room.record.kind !== 'dm' && room.record.kind !== 'group_dm') continue;
+    const roomId = (await state.room(key as RoomKey))?.room_id;
+    if (roomId == null) continue;
+    const mxids = room.record.members.map((m) => catalog.users.get(m)?.mxid).filter((m): m is `@${string}:${string}` => m !== undefined);
+    for (const me of mxids) {
+      const mine = direct.get(me) ?? new Map<string, Set<string>>();
+      for (const other of mxids) {
+        if (other === me && mxids.length > 1) continue;
+        const set = mine.get(other) ?? new Set<string>();
+        set.add(roomId);
+        mine.set(other, set);
+      }
+      direct.set(me, mine);
+    }
+  }
+  for (const [user, map] of direct) {
+    const existing = (await client.getAccountData(user, 'm.direct')) ?? {};
+    const merged: Record<string, string[]> = {};
+    for (const [k, v] of Object.entries(existing)) if (Array.isArray(v)) merged[k] = v.filter((x): x is string => typeof x === 'string');
+    for (const [other, rooms] of map) merged[other] = [...new Set([...(merged[other] ?? []), ...rooms])];
+    await client.setAccountData(user, 'm.direct', merged as unknown as JsonObject);
+  }
+}
+
+/** Media bodies: uploaded once, remembered in the store, read from the source's export. */
+class StoreMediaResolver implements MediaResolver {
+  private readonly archives = new Map<string, Promise<ArchiveReader | undefined>>();
+  private readonly uploaders = new Map<string, MediaUploader>();
+
+  constructor(
+    private readonly o: PushOptions,
+    private readonly state: PushState,
+  ) {}
+
+  async resolve(key: MediaKey): Promise<{ record: MediaRecord; mxc?: string } | undefined> {
+    const row = (await this.o.db('media').where({ key }).first()) as Record<string, unknown> | undefined;
+    if (row === undefined) return undefined;
+    const record = mediaFromRow(row);
+    const done = await this.state.mediaUpload(key);
+    if (done !== undefined) return { record, mxc: done.mxc ?? undefined };
+    const result = await this.uploader(String(row.source_key)).upload(record);
+    if (result.status === 'uploaded') {
+      await this.state.recordMedia(key, { status: 'uploaded', mxc: result.mxc });
+      return { record, mxc: result.mxc };
+    }
+    // Downloads may be enabled later: only remember outcomes that will not change.
+    if (result.reason !== 'download_disabled') await this.state.recordMedia(key, { status: 'unavailable', reason: result.reason });
+    return { record };
+  }
+
+  private uploader(source: string): MediaUploader {
+    let uploader = this.uploaders.get(source);
+    if (uploader === undefined) {
+      uploader = new MediaUploader({
+        client: this.o.client,
+        openArchive: () => this.archive(source),
+        allowDownload: this.o.allowDownload,
+        maxUploadBytes: this.o.maxUploadBytes,
+        logger: this.o.logger,
+      });
+      this.uploaders.set(source, uploader);
+    }
+    return uploader;
+  }
+
+  private archive(source: string): Promise<ArchiveReader | undefined> {
+    let archive = this.archives.get(source);
+    if (archive === undefined) {
+      archive = (async () => {
+        const run = (await this.o.db('ingest_runs').where({ source_key: source, status: 'done' }).orderBy('id', 'desc').first('input')) as
+          | { input: string }
+          | undefined;
+        if (run === undefined) return undefined;
+        return openArchive(run.input).catch((e: unknown) => {
+          this.o.logger.warn({ source, err: e instanceof Error ? e.message : String(e) }, 'cannot open the export for file bodies');
+          return undefined;
+        });
+      })();
+      this.archives.set(source, archive);
+    }
+    return archive;
+  }
+
+  async close(): Promise<void> {
+    for (const a of this.archives.values()) await (await a)?.close();
+  }
+}
+
+function mediaFromRow(row: Record<string, unknown>): MediaRecord {
+  const opt = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
+  return {
+    key: toMediaKey(String(row.key)),
+    source: sourceKey(String(row.source_key)),
+    nativeId: String(row.native_id),
+    availability: row.availability as MediaRecord['availability'],
+    name: opt<string>(row.name),
+    title: opt<string>(row.title),
+    mimetype: opt<string>(row.mimetype),
+    size: opt<number>(row.size),
+    localPath: opt<string>(row.local_path),
+    remoteUrl: opt<string>(row.remote_url),
+    width: opt<number>(row.width),
+    height: opt<number>(row.height),
+    mode: opt<string>(row.mode),
+  };
+}
+
+export type { RoomId };
