@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase } from '../support/databases.js';
 import { runCli } from '../support/run-cli.js';
-import { buildZip } from '../sources/archive/zip-builder.js';
+import { buildZip } from '../support/zip-builder.js';
 
 const MODERN = 'test/fixtures/slack/modern';
 const tmp = mkdtempSync(join(tmpdir(), 'ferry-cli-'));

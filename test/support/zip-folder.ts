@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { buildZip } from '../sources/archive/zip-builder.js';
+import { buildZip } from './zip-builder.js';
 
 function filesBelow(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
