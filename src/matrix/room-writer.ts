@@ -258,7 +258,8 @@ export class RoomWriter {
     }
     const eventId = await send(txnId);
     await this.o.state.markSent(key, part, eventId);
-    await this.o.state.advanceHighWater(this.room.record.key, orderKey);
+    // End-of-room state ('~pins', '~archive') is not a position in the timeline.
+    if (!orderKey.startsWith('~')) await this.o.state.advanceHighWater(this.room.record.key, orderKey);
     this.lastEventId = eventId;
     this.result.sent += 1;
     this.o.onSent?.(this.room.record.key);

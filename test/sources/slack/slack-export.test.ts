@@ -25,7 +25,7 @@ describe('Slack adapter on the modern fixture', () => {
   });
 
   it('reads every conversation kind with the right flags', () => {
-    const byKey = new Map(r.rooms.map((room) => [room.key, room]));
+    const byKey = new Map<string, (typeof r.rooms)[number]>(r.rooms.map((room) => [room.key, room]));
     expect(byKey.get('slack:C01GENERAL')).toMatchObject({ kind: 'channel', isGeneral: true, parent: 'slack:space:T01TEAM' });
     expect(byKey.get('slack:C01CAFE')).toMatchObject({ kind: 'channel', name: 'café-été', isArchived: true, members: [] });
     expect(byKey.get('slack:C01CAFE')?.createdAt).toBe(1709251000000); // string `created`
@@ -39,7 +39,7 @@ describe('Slack adapter on the modern fixture', () => {
   });
 
   it('names users by the documented precedence, keeps deleted users and adds placeholders', () => {
-    const byKey = new Map(r.users.map((u) => [u.key, u]));
+    const byKey = new Map<string, (typeof r.users)[number]>(r.users.map((u) => [u.key, u]));
     expect(byKey.get('slack:U01ALICE')).toMatchObject({ displayName: 'alice', email: 'alice@example.org', isAdmin: true });
     expect(byKey.get('slack:U01BOB')?.displayName).toBe('Bob Builder');
     expect(byKey.get('slack:U01CAROL')).toMatchObject({ displayName: 'Carol Gone', isDeleted: true, isPlaceholder: false });
