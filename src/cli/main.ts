@@ -12,9 +12,16 @@ import { createCliLogger } from './cli-logger.js';
 import { runCheck } from './commands/check.js';
 import { runIngestSlack } from './commands/ingest-slack.js';
 import { runPush } from './commands/push.js';
+import { runVerify } from './commands/verify.js';
 import { runRegistration } from './commands/registration.js';
 import { loadConfig, storeSelection } from './config.js';
-import { renderContentSummary, renderIngestSummary, renderPushSummary, renderStatus } from './report.js';
+import {
+  renderContentSummary,
+  renderIngestSummary,
+  renderPushSummary,
+  renderStatus,
+  renderVerifySummary,
+} from './report.js';
 
 interface GlobalOptions {
   config?: string;
@@ -172,6 +179,24 @@ program
     );
     print(opts.json === true, summary, () => renderPushSummary(summary));
     if (summary.rooms.failed > 0) process.exitCode = 3;
+  });
+
+program
+  .command('verify')
+  .description('Read every migrated room back from the homeserver and compare it with the store')
+  .option('--homeserver <url>', 'client-server API base URL (config matrix.homeserver)')
+  .option('--registration <file>', 'appservice registration file (config matrix.registration)')
+  .option('--rooms <list>', 'only these rooms (room keys, comma-separated)', (v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+  .option('--all', 'list every room in the report, not only rooms with a problem')
+  .option('--json', 'print the summary as JSON')
+  .action(async (opts) => {
+    const { globals, logger } = context();
+    const config = loadConfig(globals.config);
+    const summary = await withStore(globals, logger, (store) =>
+      runVerify(store, config, { homeserver: opts.homeserver, registration: opts.registration, rooms: opts.rooms, all: opts.all === true, progress: opts.json !== true }, logger),
+    );
+    print(opts.json === true, summary, () => renderVerifySummary(summary));
+    if (!summary.ok) process.exitCode = 4;
   });
 
 try {

@@ -2,6 +2,7 @@
 import type { IngestSummary } from '../ingest/ingest.js';
 import type { ContentSummary } from '../ingest/summary.js';
 import type { PushSummary } from '../matrix/push.js';
+import type { VerifySummary } from '../matrix/verify.js';
 import type { StoreStatus } from '../store/status.js';
 
 const SKIP_TEXT: Record<string, string> = {
@@ -93,5 +94,23 @@ export function renderPushSummary(s: PushSummary): string {
     for (const [room, n] of late) out.push(`  ${String(n).padStart(7)}  ${room}`);
   }
   for (const f of s.failures) out.push(`FAILED ${f.room}: ${f.error}`);
+  return out.join('\n');
+}
+
+export function renderVerifySummary(s: VerifySummary): string {
+  const out = [
+    `${s.ok ? 'OK' : 'MISMATCH'}: ${s.rooms} rooms, ${s.events_found} of ${s.events_expected} expected events found`,
+    line('missing', s.missing),
+    line('duplicated', s.duplicated),
+    line('out of order', s.out_of_order),
+    line('wrong sender', s.wrong_sender),
+    line('wrong timestamp', s.wrong_ts),
+    line('never pushed', s.not_pushed),
+    line('late (not sent)', `${s.late} (older than what their room showed; push --append-late sends them)`),
+  ];
+  for (const room of s.by_room) {
+    out.push(`  ${room.room} (${room.room_id ?? 'no room'}): expected ${room.expected}, found ${room.found}`);
+    for (const example of room.examples) out.push(`    ${example}`);
+  }
   return out.join('\n');
 }

@@ -317,7 +317,10 @@ export class RoomWriter {
         await this.join(event.target, event.key, event, byPart);
         return;
       case 'invite':
-        if (current === 'join' || current === 'invite') return;
+        if (current === 'join' || current === 'invite') {
+          if (!byPart.has(`${event.key}#0`)) await this.skip(event, 0, 'already_member');
+          return;
+        }
         await this.tracked(event.key, 0, event.order, this.o.botUserId, event.ts, byPart, () =>
           this.o.client.sendState(this.roomId, 'm.room.member', target.mxid, { membership: 'invite', ...this.provenance(event.key, 0) }, { userId: this.o.botUserId, ts: event.ts }),
         );

@@ -20,7 +20,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { MatrixClient } from './client.js';
 import { MatrixHttpError } from './client-errors.js';
 import { PROVENANCE_KEY } from './event-content.js';
-import type { RoomId, UserId } from './types.js';
+import { parseRoomId, type RoomId, type UserId } from './types.js';
 
 export interface VerifyOptions {
   db: Knex;
@@ -66,6 +66,8 @@ export interface RoomVerification {
   wrong_ts: number;
   /** Store events of the room with no ledger row at all (neither sent nor skipped); pins excepted. */
   not_pushed: number;
+  /** Store events older than what the room showed when they arrived (incremental ingest): not sent, not a failure. */
+  late: number;
   /** Room events without provenance not sent by the bot (someone else posted): informational. */
   foreign: number;
   /** Up to 5 human-readable lines describing the first problems found. */
@@ -83,6 +85,8 @@ export interface VerifySummary {
   wrong_sender: number;
   wrong_ts: number;
   not_pushed: number;
+  /** See RoomVerification.late: informational. */
+  late: number;
   /** True when every failure count above is 0 (`foreign` is not a failure). */
   ok: boolean;
   /** Rooms with a problem (a failure count or an example line); every room when `all` is set. */
@@ -149,11 +153,12 @@ export async function verifyRooms(o: VerifyOptions & { all?: boolean }): Promise
     wrong_sender: 0,
     wrong_ts: 0,
     not_pushed: 0,
+    late: 0,
     ok: true,
     by_room: [],
   };
   for (const [i, row] of rooms.entries()) {
-    const v = await verifyRoom(o, logger, row.room_key, row.room_id as RoomId);
+    const v = await verifyRoom(o, logger, row.room_key, parseRoomId(row.room_id));
     summary.rooms += 1;
     summary.events_expected += v.expected;
     summary.events_found += v.found;
@@ -163,6 +168,7 @@ export async function verifyRooms(o: VerifyOptions & { all?: boolean }): Promise
     summary.wrong_sender += v.wrong_sender;
     summary.wrong_ts += v.wrong_ts;
     summary.not_pushed += v.not_pushed;
+    summary.late += v.late;
     const failed = failures(v) > 0;
     if (failed) summary.ok = false;
     if (failed || v.examples.length > 0 || o.all === true) summary.by_room.push(v);
@@ -196,6 +202,7 @@ async function verifyRoom(
     wrong_sender: 0,
     wrong_ts: 0,
     not_pushed: 0,
+    late: 0,
     foreign: 0,
     examples: [],
   };
@@ -212,6 +219,7 @@ async function verifyRoom(
     logger.warn({ room: roomKey, status: e.status, errcode: e.errcode }, 'cannot read room');
     note(`cannot read ${roomId}: ${e.status} ${e.errcode ?? ''}`.trim());
     seen = new Map();
+    v.foreign = 0;
   }
 
   // 2. The sent ledger rows, in order key order, paged by (order_key, event_key, part).
@@ -246,23 +254,28 @@ async function verifyRoom(
     }
   }
 
-  // 4. Store events never written: no ledger row for part 0. Pins have none by design (they are
-  //    sent together as the room's `pins:` state event at the end of the room).
-  const unwritten = await o.db.raw<{ rows: { key: string; n: number | string }[] }>(
-    `select e.key, count(*) over () as n
-       from events e
+  // 4. Store events never written: no ledger row for part 0. Those older than what the room
+  //    already showed when they were ingested are `late` (reported, not a failure: push counts
+  //    them and sends them only with --append-late); the rest are `not_pushed`.
+  const counts = await o.db.raw<{ rows: { late: number | string; pending: number | string }[] }>(
+    `select count(*) filter (where e.order_key < coalesce(m.high_water, '')) as late,
+            count(*) filter (where e.order_key >= coalesce(m.high_water, '')) as pending
+       from events e join matrix_rooms m on m.room_key = e.room_key
       where e.room_key = ? and e.kind <> 'pin'
-        and not exists (select 1 from matrix_ledger l where l.event_key = e.key and l.part = 0)
-      order by e.order_key
-      limit 3`,
+        and not exists (select 1 from matrix_ledger l where l.event_key = e.key and l.part = 0)`,
     [roomKey],
   );
-  const first = unwritten.rows[0];
-  if (first !== undefined) {
-    v.not_pushed = Number(first.n);
-    note(
-      `not pushed: ${v.not_pushed} store events, e.g. ${unwritten.rows.map((r) => r.key).join(', ')}`,
+  v.late = Number(counts.rows[0]?.late ?? 0);
+  v.not_pushed = Number(counts.rows[0]?.pending ?? 0);
+  if (v.not_pushed > 0) {
+    const unwritten = await o.db.raw<{ rows: { key: string }[] }>(
+      `select e.key from events e join matrix_rooms m on m.room_key = e.room_key
+        where e.room_key = ? and e.kind <> 'pin' and e.order_key >= coalesce(m.high_water, '')
+          and not exists (select 1 from matrix_ledger l where l.event_key = e.key and l.part = 0)
+        order by e.order_key limit 3`,
+      [roomKey],
     );
+    note(`not pushed: ${v.not_pushed} store events, e.g. ${unwritten.rows.map((r) => r.key).join(', ')}`);
   }
   return v;
 }

@@ -130,6 +130,12 @@ describe('push into a real Synapse', () => {
     expect(direct[slackGhost(synapse, 'U01ZOE')]).toEqual([group]);
   });
 
+  it('verify reads every room back and finds nothing wrong', async () => {
+    const verify = await ferry('verify', '--json');
+    expect(verify.code, verify.stdout).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, missing: 0, duplicated: 0, out_of_order: 0, wrong_sender: 0, wrong_ts: 0, not_pushed: 0 });
+  });
+
   it('sends nothing when pushed again', async () => {
     const again = await ferry('push', '--json');
     const summary = JSON.parse(again.stdout) as { events: { sent: number } };
@@ -154,5 +160,8 @@ describe('push into a real Synapse', () => {
     const after = await reader.timeline(await reader.roomIdOfAlias(`${TEST_PREFIX}slack_c01general`));
     expect(messages(after).at(-1)?.content.body).toBe('newest message');
     expect(messages(after).some((e) => e.content.body === 'from before the import')).toBe(false);
+    const verify = await ferry('verify', '--json');
+    expect(verify.code).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, late: 1, not_pushed: 0 });
   });
 });
