@@ -94,11 +94,19 @@ export function loadConfig(path: string | undefined): FerryConfig {
   } catch (e) {
     throw new FerryError('config_invalid', `${path}: not valid YAML (${e instanceof Error ? e.message : String(e)})`);
   }
-  const result = configSchema.safeParse(raw);
+  const result = configSchema.safeParse(dropNulls(raw));
   if (!result.success) {
     throw new FerryError('config_invalid', `${path}: ${z.prettifyError(result.error)}`);
   }
   return result.data;
+}
+
+/** A YAML section whose keys are all commented out reads as null: treat it as absent. */
+export function dropNulls(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, dropNulls(v)]),
+  );
 }
 
 export interface StoreSelection {
