@@ -97,6 +97,8 @@ export async function up(knex: Knex): Promise<void> {
       last_changed_run bigint not null
     )`);
   await knex.raw(`create unique index events_room_order on events (room_key, order_key)`);
-  await knex.raw(`create index events_thread_root on events (thread_root) where thread_root is not null`);
+  await knex.raw(
+    `create index events_thread_root on events (thread_root) where thread_root is not null`,
+  );
   await knex.raw(`create index events_first_run on events (first_run)`);
 }

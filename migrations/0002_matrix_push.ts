@@ -46,7 +46,9 @@ export async function up(knex: Knex): Promise<void> {
       primary key (event_key, part)
     )`);
   await knex.raw(`create index matrix_ledger_room on matrix_ledger (room_key, order_key)`);
-  await knex.raw(`create index matrix_ledger_pending on matrix_ledger (room_key) where status = 'pending'`);
+  await knex.raw(
+    `create index matrix_ledger_pending on matrix_ledger (room_key) where status = 'pending'`,
+  );
   await knex.raw(`
     create table matrix_members (
       room_key text not null,

@@ -7,7 +7,10 @@ export function createCliLogger(level: string): Logger {
     {
       level,
       base: undefined,
-      redact: { paths: ['as_token', 'hs_token', 'token', '*.as_token', '*.hs_token', '*.token'], censor: 'REDACTED' },
+      redact: {
+        paths: ['as_token', 'hs_token', 'token', '*.as_token', '*.hs_token', '*.token'],
+        censor: 'REDACTED',
+      },
     },
     pino.destination(2),
   );

@@ -92,7 +92,10 @@ export function loadConfig(path: string | undefined): FerryConfig {
   try {
     raw = parse(text) ?? {};
   } catch (e) {
-    throw new FerryError('config_invalid', `${path}: not valid YAML (${e instanceof Error ? e.message : String(e)})`);
+    throw new FerryError(
+      'config_invalid',
+      `${path}: not valid YAML (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
   const result = configSchema.safeParse(dropNulls(raw));
   if (!result.success) {
@@ -105,7 +108,9 @@ export function loadConfig(path: string | undefined): FerryConfig {
 export function dropNulls(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   return Object.fromEntries(
-    Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, dropNulls(v)]),
+    Object.entries(value)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => [k, dropNulls(v)]),
   );
 }
 
@@ -124,4 +129,5 @@ export function storeSelection(
   return { databaseUrl: nonEmpty(databaseUrl), dataDir: flags.dataDir ?? config.dataDir };
 }
 
-const nonEmpty = (s: string | undefined): string | undefined => (s === undefined || s === '' ? undefined : s);
+const nonEmpty = (s: string | undefined): string | undefined =>
+  s === undefined || s === '' ? undefined : s;

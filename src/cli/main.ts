@@ -32,9 +32,14 @@ interface GlobalOptions {
 
 const program = new Command()
   .name('ferry')
-  .description('Move chat history into Matrix with senders, timestamps, threads and reactions intact.')
+  .description(
+    'Move chat history into Matrix with senders, timestamps, threads and reactions intact.',
+  )
   .option('-c, --config <file>', 'YAML config file (see config.example.yaml)')
-  .option('--database <url>', 'PostgreSQL store URL (default: $DATABASE_URL, else the embedded store)')
+  .option(
+    '--database <url>',
+    'PostgreSQL store URL (default: $DATABASE_URL, else the embedded store)',
+  )
   .option('--data-dir <dir>', 'folder of the embedded store (default: ./ferry-data)')
   .addOption(
     new Option('--log-level <level>', 'log level on stderr')
@@ -48,7 +53,11 @@ function context(): { globals: GlobalOptions; logger: Logger } {
   return { globals, logger: createCliLogger(globals.logLevel) };
 }
 
-async function withStore<T>(globals: GlobalOptions, logger: Logger, fn: (store: Store) => Promise<T>): Promise<T> {
+async function withStore<T>(
+  globals: GlobalOptions,
+  logger: Logger,
+  fn: (store: Store) => Promise<T>,
+): Promise<T> {
   const config = loadConfig(globals.config);
   const selection = storeSelection(globals, config);
   const store = await openStore({ ...selection, logger });
@@ -123,8 +132,14 @@ program
   .option('--id <id>', 'appservice ID', 'ferry')
   .option('--user-prefix <prefix>', 'localpart prefix of imported users (config matrix.userPrefix)')
   .option('--alias-prefix <prefix>', 'localpart prefix of room aliases (config matrix.aliasPrefix)')
-  .option('--sender-localpart <localpart>', 'localpart of the appservice bot (default <user prefix>bot)')
-  .option('--non-exclusive', 'do not claim the namespaces exclusively (for the switch after the import)')
+  .option(
+    '--sender-localpart <localpart>',
+    'localpart of the appservice bot (default <user prefix>bot)',
+  )
+  .option(
+    '--non-exclusive',
+    'do not claim the namespaces exclusively (for the switch after the import)',
+  )
   .option('--force', 'replace an existing file')
   .option('--json', 'print the result as JSON')
   .action(async (opts) => {
@@ -156,26 +171,39 @@ program
   .description('Write the store into the homeserver: users, spaces, rooms, then each room in order')
   .option('--homeserver <url>', 'client-server API base URL (config matrix.homeserver)')
   .option('--registration <file>', 'appservice registration file (config matrix.registration)')
-  .option('--rooms <list>', 'only these rooms: comma-separated names, #names or IDs', (v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+  .option('--rooms <list>', 'only these rooms: comma-separated names, #names or IDs', (v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  )
   .option('--concurrency <n>', 'rooms written in parallel', (v) => Number.parseInt(v, 10))
   .option('--download-media', 'download file bodies that are not in the export from their URLs')
-  .option('--append-late', 'also send events older than what a room already shows (appended at the end)')
+  .option(
+    '--append-late',
+    'also send events older than what a room already shows (appended at the end)',
+  )
   .option('--no-read-markers', 'do not mark imported rooms as read')
   .option('--json', 'print the summary as JSON')
   .action(async (opts) => {
     const { globals, logger } = context();
     const config = loadConfig(globals.config);
     const summary = await withStore(globals, logger, (store) =>
-      runPush(store, config, {
-        homeserver: opts.homeserver,
-        registration: opts.registration,
-        rooms: opts.rooms,
-        concurrency: opts.concurrency,
-        downloadMedia: opts.downloadMedia,
-        appendLate: opts.appendLate === true,
-        readMarkers: opts.readMarkers,
-        progress: opts.json !== true,
-      }, logger),
+      runPush(
+        store,
+        config,
+        {
+          homeserver: opts.homeserver,
+          registration: opts.registration,
+          rooms: opts.rooms,
+          concurrency: opts.concurrency,
+          downloadMedia: opts.downloadMedia,
+          appendLate: opts.appendLate === true,
+          readMarkers: opts.readMarkers,
+          progress: opts.json !== true,
+        },
+        logger,
+      ),
     );
     print(opts.json === true, summary, () => renderPushSummary(summary));
     if (summary.rooms.failed > 0) process.exitCode = 3;
@@ -186,14 +214,30 @@ program
   .description('Read every migrated room back from the homeserver and compare it with the store')
   .option('--homeserver <url>', 'client-server API base URL (config matrix.homeserver)')
   .option('--registration <file>', 'appservice registration file (config matrix.registration)')
-  .option('--rooms <list>', 'only these rooms (room keys, comma-separated)', (v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+  .option('--rooms <list>', 'only these rooms (room keys, comma-separated)', (v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  )
   .option('--all', 'list every room in the report, not only rooms with a problem')
   .option('--json', 'print the summary as JSON')
   .action(async (opts) => {
     const { globals, logger } = context();
     const config = loadConfig(globals.config);
     const summary = await withStore(globals, logger, (store) =>
-      runVerify(store, config, { homeserver: opts.homeserver, registration: opts.registration, rooms: opts.rooms, all: opts.all === true, progress: opts.json !== true }, logger),
+      runVerify(
+        store,
+        config,
+        {
+          homeserver: opts.homeserver,
+          registration: opts.registration,
+          rooms: opts.rooms,
+          all: opts.all === true,
+          progress: opts.json !== true,
+        },
+        logger,
+      ),
     );
     print(opts.json === true, summary, () => renderVerifySummary(summary));
     if (!summary.ok) process.exitCode = 4;

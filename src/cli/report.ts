@@ -23,7 +23,8 @@ const LOSS_TEXT: Record<string, string> = {
   file_tombstone: 'deleted files (a placeholder is posted)',
   file_access_denied: 'files the exporter could not see',
   file_external: 'external files (posted as links)',
-  file_body_not_in_export: 'file bodies not in the export (downloaded from their URL at push time, if allowed)',
+  file_body_not_in_export:
+    'file bodies not in the export (downloaded from their URL at push time, if allowed)',
   edit_history: 'edited messages (only the final text survives)',
   reaction_users_truncated: 'reactions whose users Slack did not list',
   thread_root_missing: 'thread replies whose root is not in the export',
@@ -41,18 +42,35 @@ function byKey(obj: Record<string, number | undefined>): string {
 export function renderContentSummary(s: ContentSummary): string {
   const out: string[] = [];
   if (s.source !== null) out.push(`Source: ${s.source.name} (${s.source.key})`);
-  out.push(line('users', `${s.users} (bots ${s.user_kinds.bot}, deleted ${s.user_kinds.deleted}, placeholders ${s.user_kinds.placeholder})`));
+  out.push(
+    line(
+      'users',
+      `${s.users} (bots ${s.user_kinds.bot}, deleted ${s.user_kinds.deleted}, placeholders ${s.user_kinds.placeholder})`,
+    ),
+  );
   out.push(line('rooms', byKey(s.rooms)));
   out.push(line('events', byKey(s.events)));
   out.push(line('thread replies', s.thread_replies));
-  out.push(line('files', `${s.files.total} (with body ${s.files.with_body}, without ${s.files.without_body})`));
-  out.push(line('date range', s.date_range.first === null ? 'no events' : `${s.date_range.first} → ${s.date_range.last}`));
+  out.push(
+    line(
+      'files',
+      `${s.files.total} (with body ${s.files.with_body}, without ${s.files.without_body})`,
+    ),
+  );
+  out.push(
+    line(
+      'date range',
+      s.date_range.first === null ? 'no events' : `${s.date_range.first} → ${s.date_range.last}`,
+    ),
+  );
   const skipped = Object.entries(s.skipped);
   out.push(skipped.length === 0 ? 'Skipped: nothing' : 'Skipped (not carried over):');
-  for (const [reason, n] of skipped) out.push(`  ${String(n).padStart(7)}  ${reason}: ${SKIP_TEXT[reason] ?? reason}`);
+  for (const [reason, n] of skipped)
+    out.push(`  ${String(n).padStart(7)}  ${reason}: ${SKIP_TEXT[reason] ?? reason}`);
   const lost = Object.entries(s.lost);
   out.push(lost.length === 0 ? 'Lost: nothing' : 'Carried over in part:');
-  for (const [reason, n] of lost) out.push(`  ${String(n).padStart(7)}  ${reason}: ${LOSS_TEXT[reason] ?? reason}`);
+  for (const [reason, n] of lost)
+    out.push(`  ${String(n).padStart(7)}  ${reason}: ${LOSS_TEXT[reason] ?? reason}`);
   return out.join('\n');
 }
 
@@ -75,7 +93,12 @@ export function renderStatus(s: StoreStatus): string {
   out.push(line('events', byKey(s.events)));
   out.push(line('files', s.files));
   if (s.last_run !== null) {
-    out.push(line('last ingest', `run ${s.last_run.id} ${s.last_run.status} at ${s.last_run.started_at} (${s.last_run.input})`));
+    out.push(
+      line(
+        'last ingest',
+        `run ${s.last_run.id} ${s.last_run.status} at ${s.last_run.started_at} (${s.last_run.input})`,
+      ),
+    );
   }
   return out.join('\n');
 }
@@ -85,12 +108,17 @@ export function renderPushSummary(s: PushSummary): string {
     'Push finished:',
     line('users', `created ${s.users.created}, already there ${s.users.existing}`),
     line('rooms', `written ${s.rooms.written}, failed ${s.rooms.failed}`),
-    line('events', `sent ${s.events.sent}, already sent ${s.events.already_sent}, reconciled after a crash ${s.events.reconciled}`),
+    line(
+      'events',
+      `sent ${s.events.sent}, already sent ${s.events.already_sent}, reconciled after a crash ${s.events.reconciled}`,
+    ),
     line('not sent', byKey(s.events.skipped)),
   ];
   const late = Object.entries(s.late);
   if (late.length > 0) {
-    out.push('Events older than what their room already shows (not sent; --append-late sends them at the end):');
+    out.push(
+      'Events older than what their room already shows (not sent; --append-late sends them at the end):',
+    );
     for (const [room, n] of late) out.push(`  ${String(n).padStart(7)}  ${room}`);
   }
   for (const f of s.failures) out.push(`FAILED ${f.room}: ${f.error}`);
@@ -106,10 +134,15 @@ export function renderVerifySummary(s: VerifySummary): string {
     line('wrong sender', s.wrong_sender),
     line('wrong timestamp', s.wrong_ts),
     line('never pushed', s.not_pushed),
-    line('late (not sent)', `${s.late} (older than what their room showed; push --append-late sends them)`),
+    line(
+      'late (not sent)',
+      `${s.late} (older than what their room showed; push --append-late sends them)`,
+    ),
   ];
   for (const room of s.by_room) {
-    out.push(`  ${room.room} (${room.room_id ?? 'no room'}): expected ${room.expected}, found ${room.found}`);
+    out.push(
+      `  ${room.room} (${room.room_id ?? 'no room'}): expected ${room.expected}, found ${room.found}`,
+    );
     for (const example of room.examples) out.push(`    ${example}`);
   }
   return out.join('\n');

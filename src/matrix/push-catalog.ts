@@ -73,11 +73,11 @@ export class PushCatalog {
         topic: (r.topic as string | null) ?? undefined,
         purpose: (r.purpose as string | null) ?? undefined,
         createdAt: r.created_at_ms === null ? undefined : Number(r.created_at_ms),
-        creator: r.creator === null ? undefined : toUserKey(String(r.creator)),
+        creator: typeof r.creator === 'string' ? toUserKey(r.creator) : undefined,
         isArchived: r.is_archived === true,
         isGeneral: r.is_general === true,
         members: (r.members as string[]).map(toUserKey),
-        parent: r.parent === null ? undefined : toRoomKey(String(r.parent)),
+        parent: typeof r.parent === 'string' ? toRoomKey(r.parent) : undefined,
       };
       rooms.set(record.key, { record, sourceKind: r.source_kind, alias: identity.roomAlias(r.source_kind, r.native_id) });
       roomByNativeId.set(r.native_id, record.key);

@@ -47,7 +47,9 @@ export class PushState {
   async ghostsToProvision(): Promise<{ key: UserKey; mxid: string | null }[]> {
     return (await this.db('users as u')
       .leftJoin('matrix_users as m', 'm.user_key', 'u.key')
-      .where((q) => q.whereNull('m.user_key').orWhere('m.profile_done', false))
+      .where((q) => {
+        void q.whereNull('m.user_key').orWhere('m.profile_done', false);
+      })
       .select('u.key as key', 'm.mxid as mxid')
       .orderBy('u.key')) as { key: UserKey; mxid: string | null }[];
   }
@@ -100,9 +102,11 @@ export class PushState {
       const q = trx('matrix_rooms as m')
         .join('rooms as r', 'r.key', 'm.room_key')
         .whereIn('r.kind', kinds)
-        .where((w) =>
-          w.where('m.status', 'pending').orWhere((x) => x.where('m.status', 'running').where('m.lease_expires_at', '<', trx.fn.now())),
-        )
+        .where((w) => {
+          void w.where('m.status', 'pending').orWhere((x) => {
+            void x.where('m.status', 'running').where('m.lease_expires_at', '<', trx.fn.now());
+          });
+        })
         .orderBy('m.room_key')
         .select('m.room_key')
         .limit(1)

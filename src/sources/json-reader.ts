@@ -7,7 +7,11 @@ import { verifier } from 'stream-json/utils/verifier.js';
 import { FerryError } from '../errors.js';
 
 /** Parses a whole entry (small files: Slack day files, index files). */
-export async function parseJsonEntry(bytes: Buffer, archive: string, entry: string): Promise<unknown> {
+export async function parseJsonEntry(
+  bytes: Buffer,
+  archive: string,
+  entry: string,
+): Promise<unknown> {
   const text = bytes.toString('utf8');
   try {
     return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as unknown;
@@ -38,7 +42,9 @@ async function describeJsonError(e: unknown, text: string): Promise<string> {
     },
   );
   if (located !== undefined) {
-    const reason = located.message.replace(/^ERROR at \d+ \(\d+, \d+\): /, '').replace(/^Verifier (cannot parse input: |has )/, '');
+    const reason = located.message
+      .replace(/^ERROR at \d+ \(\d+, \d+\): /, '')
+      .replace(/^Verifier (cannot parse input: |has )/, '');
     return `line ${located.line}, column ${located.pos}: ${reason}`;
   }
   return e instanceof Error ? e.message.slice(0, 200) : String(e);
@@ -55,7 +61,9 @@ export async function* streamJsonArray(
 ): AsyncGenerator<unknown> {
   const pipeline = streamArray.withParserAsStream();
   const source = input as NodeJS.ReadableStream & { destroy?: () => void };
-  source.on('error', (e: unknown) => pipeline.destroy(e instanceof Error ? e : new Error(String(e))));
+  source.on('error', (e: unknown) =>
+    pipeline.destroy(e instanceof Error ? e : new Error(String(e))),
+  );
   source.pipe(pipeline);
   try {
     for await (const item of pipeline as AsyncIterable<{ key: number; value: unknown }>) {
@@ -64,9 +72,13 @@ export async function* streamJsonArray(
   } catch (e) {
     if (e instanceof FerryError) throw e;
     const message = e instanceof Error ? e.message : String(e);
-    throw new FerryError('input_invalid', `${archive}: ${entry} is not a valid JSON array (${message})`, {
-      cause: e,
-    });
+    throw new FerryError(
+      'input_invalid',
+      `${archive}: ${entry} is not a valid JSON array (${message})`,
+      {
+        cause: e,
+      },
+    );
   } finally {
     source.destroy?.();
     pipeline.destroy();

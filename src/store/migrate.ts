@@ -8,7 +8,7 @@ import * as m0002 from '../../migrations/0002_matrix_push.js';
 
 interface MigrationModule {
   name: string;
-  up(knex: Knex): Promise<void>;
+  up: (knex: Knex) => Promise<void>;
 }
 
 const MIGRATIONS: readonly MigrationModule[] = [m0001, m0002];

@@ -15,14 +15,24 @@ export interface StoreStatus {
 
 export async function storeStatus(store: Store): Promise<StoreStatus> {
   const db = store.knex;
-  const sources = (await db('sources').select('key', 'kind', 'name').orderBy('key')) as StoreStatus['sources'];
-  const [users] = (await db('users').count<{ n: number }[]>({ n: '*' })) as { n: number | string }[];
-  const roomRows = (await db('rooms').select('kind').count({ n: '*' }).groupBy('kind')) as { kind: RoomKind; n: number | string }[];
-  const eventRows = (await db('events').select('kind').count({ n: '*' }).groupBy('kind').orderBy('kind')) as { kind: string; n: number | string }[];
+  const sources = (await db('sources')
+    .select('key', 'kind', 'name')
+    .orderBy('key')) as StoreStatus['sources'];
+  const [users] = (await db('users').count<{ n: number }[]>({ n: '*' })) as {
+    n: number | string;
+  }[];
+  const roomRows = (await db('rooms').select('kind').count({ n: '*' }).groupBy('kind')) as {
+    kind: RoomKind;
+    n: number | string;
+  }[];
+  const eventRows = (await db('events')
+    .select('kind')
+    .count({ n: '*' })
+    .groupBy('kind')
+    .orderBy('kind')) as { kind: string; n: number | string }[];
   const [files] = (await db('media').count({ n: '*' })) as { n: number | string }[];
   const run = (await db('ingest_runs').orderBy('id', 'desc').first()) as
-    | { id: number; status: string; input: string; started_at: Date | string }
-    | undefined;
+    { id: number; status: string; input: string; started_at: Date | string } | undefined;
   const rooms: Record<RoomKind, number> = { space: 0, channel: 0, private: 0, dm: 0, group_dm: 0 };
   for (const r of roomRows) rooms[r.kind] = Number(r.n);
   return {
@@ -35,6 +45,11 @@ export async function storeStatus(store: Store): Promise<StoreStatus> {
     last_run:
       run === undefined
         ? null
-        : { id: Number(run.id), status: run.status, input: run.input, started_at: new Date(run.started_at).toISOString() },
+        : {
+            id: Number(run.id),
+            status: run.status,
+            input: run.input,
+            started_at: new Date(run.started_at).toISOString(),
+          },
   };
 }

@@ -72,10 +72,14 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     }
   } catch (e) {
     await knex.destroy().catch(() => undefined);
-    throw new FerryError('store_unavailable', `cannot open the store at ${location}: ${errorText(e)}`, {
-      cause: e,
-      retryable: true,
-    });
+    throw new FerryError(
+      'store_unavailable',
+      `cannot open the store at ${location}: ${errorText(e)}`,
+      {
+        cause: e,
+        retryable: true,
+      },
+    );
   }
   return {
     knex,

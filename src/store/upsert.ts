@@ -87,7 +87,11 @@ const USER_COLUMNS: readonly Column<UserRecord>[] = [
 ];
 
 /** A placeholder never overwrites a user the store already knows properly. */
-export function upsertUsers(db: Knex | Knex.Transaction, users: readonly UserRecord[], runId: number) {
+export function upsertUsers(
+  db: Knex | Knex.Transaction,
+  users: readonly UserRecord[],
+  runId: number,
+) {
   return upsert(
     db,
     'users',
@@ -114,7 +118,11 @@ const ROOM_COLUMNS: readonly Column<RoomRecord>[] = [
   { name: 'parent', type: 'text', value: (r) => opt(r.parent) },
 ];
 
-export function upsertRooms(db: Knex | Knex.Transaction, rooms: readonly RoomRecord[], runId: number) {
+export function upsertRooms(
+  db: Knex | Knex.Transaction,
+  rooms: readonly RoomRecord[],
+  runId: number,
+) {
   return upsert(db, 'rooms', ROOM_COLUMNS, dedupeByKey(rooms), runId);
 }
 
@@ -135,7 +143,11 @@ const MEDIA_COLUMNS: readonly Column<MediaRecord>[] = [
   { name: 'mode', type: 'text', value: (m) => opt(m.mode) },
 ];
 
-export function upsertMedia(db: Knex | Knex.Transaction, media: readonly MediaRecord[], runId: number) {
+export function upsertMedia(
+  db: Knex | Knex.Transaction,
+  media: readonly MediaRecord[],
+  runId: number,
+) {
   return upsert(db, 'media', MEDIA_COLUMNS, dedupeByKey(media), runId);
 }
 
@@ -160,7 +172,10 @@ export function upsertEvents(
   return upsert(db, 'events', EVENT_COLUMNS, dedupeByKey(events), runId);
 }
 
-export async function upsertSource(db: Knex | Knex.Transaction, source: SourceRecord): Promise<void> {
+export async function upsertSource(
+  db: Knex | Knex.Transaction,
+  source: SourceRecord,
+): Promise<void> {
   await db.raw(
     `insert into sources (key, kind, name) values (?, ?, ?)
      on conflict (key) do update set name = excluded.name, updated_at = now()`,

@@ -16,7 +16,15 @@ describe('ferry CLI', () => {
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(Object.keys(summary)).toEqual(
-      expect.arrayContaining(['users', 'rooms', 'events', 'skipped', 'lost', 'files', 'date_range']),
+      expect.arrayContaining([
+        'users',
+        'rooms',
+        'events',
+        'skipped',
+        'lost',
+        'files',
+        'date_range',
+      ]),
     );
     expect(summary.rooms).toEqual({ channel: 2, private: 1, dm: 2, group_dm: 1, space: 1 });
     expect(summary.users).toBe(8);
@@ -37,14 +45,23 @@ describe('ferry CLI', () => {
     it('ingests with --database, re-ingests adding nothing, and reports status', async () => {
       const first = await runCli(['--database', db.url, 'ingest', 'slack', MODERN, '--json']);
       expect(first.code, first.stderr).toBe(0);
-      const a = JSON.parse(first.stdout) as { added: { events: number }; existing: { events: number } };
+      const a = JSON.parse(first.stdout) as {
+        added: { events: number };
+        existing: { events: number };
+      };
       expect(a.added.events).toBe(37);
       const second = await runCli(['ingest', 'slack', MODERN, '--json'], { DATABASE_URL: db.url });
-      const b = JSON.parse(second.stdout) as { added: { events: number }; existing: { events: number } };
+      const b = JSON.parse(second.stdout) as {
+        added: { events: number };
+        existing: { events: number };
+      };
       expect(b.added.events).toBe(0);
       expect(b.existing.events).toBe(37);
       const status = await runCli(['--database', db.url, 'status', '--json']);
-      const s = JSON.parse(status.stdout) as { store: { backend: string }; events: Record<string, number> };
+      const s = JSON.parse(status.stdout) as {
+        store: { backend: string };
+        events: Record<string, number>;
+      };
       expect(s.store.backend).toBe('postgres');
       expect(Object.values(s.events).reduce((x, y) => x + y, 0)).toBe(37);
     });
@@ -52,7 +69,11 @@ describe('ferry CLI', () => {
 
   describe('bad input gets a clear message, an exit code and no stack trace', () => {
     const cases: [string, () => string, RegExp][] = [
-      ['a path that does not exist', () => join(tmp, 'nope.zip'), /nope\.zip: no such file or folder/],
+      [
+        'a path that does not exist',
+        () => join(tmp, 'nope.zip'),
+        /nope\.zip: no such file or folder/,
+      ],
       [
         'a file that is not a zip',
         () => {
@@ -71,7 +92,11 @@ describe('ferry CLI', () => {
         },
         /truncated\.zip: not a readable zip archive/,
       ],
-      ['a folder without users.json', () => mkdtempSync(join(tmp, 'empty-')), /users\.json is missing/],
+      [
+        'a folder without users.json',
+        () => mkdtempSync(join(tmp, 'empty-')),
+        /users\.json is missing/,
+      ],
     ];
     for (const [name, make, message] of cases) {
       it(name, async () => {

@@ -13,7 +13,9 @@ describe('config', () => {
   });
 
   it('the example parses into the defaults', () => {
-    expect(configSchema.parse(dropNulls(parse(renderExampleConfig())))).toEqual(configSchema.parse({}));
+    expect(configSchema.parse(dropNulls(parse(renderExampleConfig())))).toEqual(
+      configSchema.parse({}),
+    );
   });
 
   it('names the file and the key of a bad value', () => {
@@ -28,9 +30,18 @@ describe('config', () => {
 
   it('picks the store: flag, then DATABASE_URL, then the file, then embedded', () => {
     const config = configSchema.parse({ database: 'postgres://file/db' });
-    expect(storeSelection({ database: 'postgres://flag/db' }, config, { DATABASE_URL: 'postgres://env/db' }).databaseUrl).toBe('postgres://flag/db');
-    expect(storeSelection({}, config, { DATABASE_URL: 'postgres://env/db' }).databaseUrl).toBe('postgres://env/db');
+    expect(
+      storeSelection({ database: 'postgres://flag/db' }, config, {
+        DATABASE_URL: 'postgres://env/db',
+      }).databaseUrl,
+    ).toBe('postgres://flag/db');
+    expect(storeSelection({}, config, { DATABASE_URL: 'postgres://env/db' }).databaseUrl).toBe(
+      'postgres://env/db',
+    );
     expect(storeSelection({}, config, {}).databaseUrl).toBe('postgres://file/db');
-    expect(storeSelection({}, configSchema.parse({}), {})).toEqual({ databaseUrl: undefined, dataDir: 'ferry-data' });
+    expect(storeSelection({}, configSchema.parse({}), {})).toEqual({
+      databaseUrl: undefined,
+      dataDir: 'ferry-data',
+    });
   });
 });

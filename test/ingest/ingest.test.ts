@@ -20,7 +20,8 @@ describe.each(storeBackends)('ingest into %s', (backend) => {
 
   const run = (path: string, skipBadFiles = false) =>
     ingest(slackExportItems(path, { skipBadFiles }), t.store, { input: path, batchSize: 7 });
-  const count = async (table: string) => Number((await t.store.knex(table).count({ n: '*' }))[0]?.n);
+  const count = async (table: string) =>
+    Number((await t.store.knex(table).count({ n: '*' }))[0]?.n);
 
   it('stores everything the adapter yields and adds nothing the second time', async () => {
     const first = await run(MODERN);
@@ -33,7 +34,9 @@ describe.each(storeBackends)('ingest into %s', (backend) => {
     expect(second.updated).toEqual({ users: 0, rooms: 0, events: 0, files: 0 });
     expect(second.existing).toEqual(first.added);
     expect(await count('events')).toBe(37);
-    const runs = (await t.store.knex('ingest_runs').select('status').orderBy('id')) as { status: string }[];
+    const runs = (await t.store.knex('ingest_runs').select('status').orderBy('id')) as {
+      status: string;
+    }[];
     expect(runs.map((r) => r.status)).toEqual(['done', 'done']);
   });
 
@@ -56,7 +59,12 @@ describe.each(storeBackends)('ingest into %s', (backend) => {
     await run(MODERN);
     const newer = copyFixture(MODERN);
     const users = readJson(join(newer, 'users.json')) as object[];
-    users.push({ id: 'U01NEW', team_id: 'T01TEAM', name: 'newbie', profile: { real_name: 'New Person' } });
+    users.push({
+      id: 'U01NEW',
+      team_id: 'T01TEAM',
+      name: 'newbie',
+      profile: { real_name: 'New Person' },
+    });
     writeJson(join(newer, 'users.json'), users);
     const channels = readJson(join(newer, 'channels.json')) as object[];
     channels.push({ id: 'C01NEWCHAN', name: 'launch', created: 1709400000, members: ['U01NEW'] });
@@ -78,16 +86,24 @@ describe.each(storeBackends)('ingest into %s', (backend) => {
     expect(summary.added).toEqual({ users: 1, rooms: 1, events: 2, files: 0 });
     expect(summary.updated).toEqual({ users: 0, rooms: 0, events: 1, files: 0 });
     expect(summary.existing.events).toBe(36);
-    const reaction = await t.store.knex('events').where({ key: 'slack:C01GENERAL:1709251300.000300:reaction:eyes:U01ALICE' }).first();
+    const reaction = await t.store
+      .knex('events')
+      .where({ key: 'slack:C01GENERAL:1709251300.000300:reaction:eyes:U01ALICE' })
+      .first();
     expect(reaction).toMatchObject({ kind: 'reaction', sender: 'slack:U01ALICE' });
   });
 
   it('leaves the store as it was when a day file is not valid JSON, naming the entry and the position', async () => {
     const broken = copyFixture(MODERN);
-    writeFileSync(join(broken, 'general', '2024-03-02.json'), '[\n {"type": "message",\n  "ts": oops}\n]');
+    writeFileSync(
+      join(broken, 'general', '2024-03-02.json'),
+      '[\n {"type": "message",\n  "ts": oops}\n]',
+    );
     const error = await run(broken).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FerryError);
-    expect((error as FerryError).message).toMatch(/general\/2024-03-02\.json is not valid JSON \(line 3, column \d+/);
+    expect((error as FerryError).message).toMatch(
+      /general\/2024-03-02\.json is not valid JSON \(line 3, column \d+/,
+    );
     expect(await count('events')).toBe(0);
     expect(await count('users')).toBe(0);
     expect(await count('sources')).toBe(0);

@@ -6,12 +6,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase } from '../support/databases.js';
 import { copyFixture, readJson, writeJson } from '../support/fixture-copy.js';
-import { AdminReader, slackGhost, TEST_PREFIX, writeFerryConfig, type ReadEvent } from '../support/migration.js';
+import {
+  AdminReader,
+  slackGhost,
+  TEST_PREFIX,
+  writeFerryConfig,
+  type ReadEvent,
+} from '../support/migration.js';
 import { runCli } from '../support/run-cli.js';
 import { startSynapse, type SynapseHandle } from '../support/synapse.js';
 
 const MODERN = 'test/fixtures/slack/modern';
-const tsOf = (slackTs: string) => Math.floor(Number(slackTs.split('.')[0]) * 1000 + Number(slackTs.split('.')[1]) / 1000);
+const tsOf = (slackTs: string) =>
+  Math.floor(Number(slackTs.split('.')[0]) * 1000 + Number(slackTs.split('.')[1]) / 1000);
 
 describe('push into a real Synapse', () => {
   let synapse: SynapseHandle;
@@ -30,7 +37,10 @@ describe('push into a real Synapse', () => {
     expect(ingest.code, ingest.stderr).toBe(0);
     const push = await ferry('push', '--json');
     expect(push.code, push.stderr).toBe(0);
-    const summary = JSON.parse(push.stdout) as { rooms: { written: number; failed: number }; events: { sent: number } };
+    const summary = JSON.parse(push.stdout) as {
+      rooms: { written: number; failed: number };
+      events: { sent: number };
+    };
     expect(summary.rooms).toEqual({ written: 7, failed: 0 });
     general = await reader.timeline(await reader.roomIdOfAlias(`${TEST_PREFIX}slack_c01general`));
   }, 240_000);
@@ -49,7 +59,10 @@ describe('push into a real Synapse', () => {
 
   it('creates every room with its alias, and the workspace space with the channels as children', async () => {
     const rooms = await reader.rooms();
-    const aliases = rooms.map((r) => r.canonical_alias).filter((a) => a !== null).sort();
+    const aliases = rooms
+      .map((r) => r.canonical_alias)
+      .filter((a) => a !== null)
+      .sort();
     expect(aliases).toEqual(
       ['c01cafe', 'c01general', 'c01mpim', 'd01ab', 'd01self', 'g01secret', 't01team'].map(
         (a) => `#${TEST_PREFIX}slack_${a}:${synapse.serverName}`,
@@ -62,7 +75,9 @@ describe('push into a real Synapse', () => {
     expect(children).toHaveLength(3); // general, café-été, secret-plans — DMs are not in the space
     const secret = await reader.state(await reader.roomIdOfAlias(`${TEST_PREFIX}slack_g01secret`));
     expect(secret.find((e) => e.type === 'm.room.join_rules')?.content.join_rule).toBe('invite');
-    expect(secret.find((e) => e.type === 'm.room.history_visibility')?.content.history_visibility).toBe('shared');
+    expect(
+      secret.find((e) => e.type === 'm.room.history_visibility')?.content.history_visibility,
+    ).toBe('shared');
   });
 
   it('writes each message as its original sender at its original time, in order', () => {
@@ -70,8 +85,12 @@ describe('push into a real Synapse', () => {
     expect(m.sender).toBe(slackGhost(synapse, 'U01BOB'));
     expect(m.origin_server_ts).toBe(tsOf('1709251300.000300'));
     const bodies = messages(general).map((e) => String(e.content.body));
-    expect(bodies.indexOf('first in the same millisecond')).toBeLessThan(bodies.indexOf('second in the same millisecond'));
-    const stamps = general.filter((e) => e.sender !== `@${TEST_PREFIX}bot:${synapse.serverName}`).map((e) => e.origin_server_ts);
+    expect(bodies.indexOf('first in the same millisecond')).toBeLessThan(
+      bodies.indexOf('second in the same millisecond'),
+    );
+    const stamps = general
+      .filter((e) => e.sender !== `@${TEST_PREFIX}bot:${synapse.serverName}`)
+      .map((e) => e.origin_server_ts);
     expect([...stamps].sort((a, b) => a - b)).toEqual(stamps);
     expect(m.content['m.mentions']).toEqual({});
   });
@@ -79,7 +98,9 @@ describe('push into a real Synapse', () => {
   it('renders mrkdwn as HTML with pills and entities decoded once', () => {
     const m = messages(general).find((e) => String(e.content.body).startsWith('Deploy is done'))!;
     expect(m.content.body).toContain('Deploy is done & green');
-    expect(String(m.content.formatted_body)).toContain(`https://matrix.to/#/${slackGhost(synapse, 'U01BOB')}`);
+    expect(String(m.content.formatted_body)).toContain(
+      `https://matrix.to/#/${slackGhost(synapse, 'U01BOB')}`,
+    );
     expect(String(m.content.body)).toContain('(edited)');
   });
 
@@ -87,36 +108,54 @@ describe('push into a real Synapse', () => {
     const root = byBody('Thread root');
     for (const body of ['a reply', 'a broadcast reply', 'late reply, next day']) {
       const reply = byBody(body);
-      expect((reply.content['m.relates_to'] as { rel_type: string; event_id: string })).toMatchObject({ rel_type: 'm.thread', event_id: root.event_id });
+      expect(reply.content['m.relates_to'] as { rel_type: string; event_id: string }).toMatchObject(
+        { rel_type: 'm.thread', event_id: root.event_id },
+      );
     }
     expect(messages(general).filter((e) => e.content.body === 'a broadcast reply')).toHaveLength(1);
   });
 
   it('sends reactions as annotations by each reactor, skin tone kept', () => {
-    const target = messages(general).find((e) => String(e.content.body).startsWith('Deploy is done'))!;
+    const target = messages(general).find((e) =>
+      String(e.content.body).startsWith('Deploy is done'),
+    )!;
     const reactions = general.filter((e) => e.type === 'm.reaction');
-    expect(reactions.map((r) => [r.sender, (r.content['m.relates_to'] as { key: string }).key])).toEqual([
+    expect(
+      reactions.map((r) => [r.sender, (r.content['m.relates_to'] as { key: string }).key]),
+    ).toEqual([
       [slackGhost(synapse, 'U01BOB'), '👍🏼'],
       [slackGhost(synapse, 'U01ZOE'), '👍🏼'],
       [slackGhost(synapse, 'U01BOB'), '🎉'],
     ]);
-    for (const r of reactions) expect((r.content['m.relates_to'] as { event_id: string }).event_id).toBe(target.event_id);
+    for (const r of reactions)
+      expect((r.content['m.relates_to'] as { event_id: string }).event_id).toBe(target.event_id);
   });
 
   it('uploads file bodies from the export and links the rest without tokens', () => {
     const image = messages(general).find((e) => e.content.msgtype === 'm.image')!;
-    expect(image.content).toMatchObject({ body: 'screen shot.png', url: expect.stringMatching(/^mxc:\/\//) });
+    expect(image.content).toMatchObject({
+      body: 'screen shot.png',
+      url: expect.stringMatching(/^mxc:\/\//),
+    });
     const all = JSON.stringify(general);
     expect(all).not.toContain('xoxe');
   });
 
   it('sends emotes, bot notices, topic changes, pins and memberships', () => {
     expect(byBody('is deploying').content.msgtype).toBe('m.emote');
-    expect(byBody('Issue created')).toMatchObject({ sender: slackGhost(synapse, 'B09JIRA').replace('slack_b09jira', 'slack_b09jira'), content: { msgtype: 'm.notice' } });
-    expect(general.find((e) => e.type === 'm.room.topic' && e.content.topic === 'New topic')?.origin_server_ts).toBe(tsOf('1709251560.001300'));
+    expect(byBody('Issue created')).toMatchObject({
+      sender: slackGhost(synapse, 'B09JIRA').replace('slack_b09jira', 'slack_b09jira'),
+      content: { msgtype: 'm.notice' },
+    });
+    expect(
+      general.find((e) => e.type === 'm.room.topic' && e.content.topic === 'New topic')
+        ?.origin_server_ts,
+    ).toBe(tsOf('1709251560.001300'));
     const pins = general.filter((e) => e.type === 'm.room.pinned_events').at(-1);
     expect((pins?.content.pinned as string[]).length).toBe(2);
-    const leave = general.find((e) => e.type === 'm.room.member' && e.content.membership === 'leave');
+    const leave = general.find(
+      (e) => e.type === 'm.room.member' && e.content.membership === 'leave',
+    );
     expect(leave?.state_key).toBe(slackGhost(synapse, 'U01ZOE'));
   });
 
@@ -133,14 +172,24 @@ describe('push into a real Synapse', () => {
   it('verify reads every room back and finds nothing wrong', async () => {
     const verify = await ferry('verify', '--json');
     expect(verify.code, verify.stdout).toBe(0);
-    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, missing: 0, duplicated: 0, out_of_order: 0, wrong_sender: 0, wrong_ts: 0, not_pushed: 0 });
+    expect(JSON.parse(verify.stdout)).toMatchObject({
+      ok: true,
+      missing: 0,
+      duplicated: 0,
+      out_of_order: 0,
+      wrong_sender: 0,
+      wrong_ts: 0,
+      not_pushed: 0,
+    });
   });
 
   it('sends nothing when pushed again', async () => {
     const again = await ferry('push', '--json');
     const summary = JSON.parse(again.stdout) as { events: { sent: number } };
     expect(summary.events.sent).toBe(0);
-    const after = await reader.timeline(await reader.roomIdOfAlias(`${TEST_PREFIX}slack_c01general`));
+    const after = await reader.timeline(
+      await reader.roomIdOfAlias(`${TEST_PREFIX}slack_c01general`),
+    );
     expect(after.length).toBe(general.length);
   });
 
@@ -150,14 +199,21 @@ describe('push into a real Synapse', () => {
     const day = readJson(dayPath) as object[];
     day.push({ type: 'message', user: 'U01BOB', text: 'newest message', ts: '1709400000.000100' });
     writeJson(dayPath, day);
-    writeJson(join(newer, 'general', '2024-02-01.json'), [{ type: 'message', user: 'U01BOB', text: 'from before the import', ts: '1706745600.000100' }]);
+    writeJson(join(newer, 'general', '2024-02-01.json'), [
+      { type: 'message', user: 'U01BOB', text: 'from before the import', ts: '1706745600.000100' },
+    ]);
     const ingest = await ferry('ingest', 'slack', newer, '--json');
     expect(JSON.parse(ingest.stdout)).toMatchObject({ added: { events: 2 } });
     const push = await ferry('push', '--json');
-    const summary = JSON.parse(push.stdout) as { events: { sent: number }; late: Record<string, number> };
+    const summary = JSON.parse(push.stdout) as {
+      events: { sent: number };
+      late: Record<string, number>;
+    };
     expect(summary.events.sent).toBe(1);
     expect(summary.late).toEqual({ 'slack:C01GENERAL': 1 });
-    const after = await reader.timeline(await reader.roomIdOfAlias(`${TEST_PREFIX}slack_c01general`));
+    const after = await reader.timeline(
+      await reader.roomIdOfAlias(`${TEST_PREFIX}slack_c01general`),
+    );
     expect(messages(after).at(-1)?.content.body).toBe('newest message');
     expect(messages(after).some((e) => e.content.body === 'from before the import')).toBe(false);
     const verify = await ferry('verify', '--json');

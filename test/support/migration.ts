@@ -11,7 +11,10 @@ import type { SynapseHandle } from './synapse.js';
 export const TEST_PREFIX = '_ferry_';
 
 /** Writes a ferry config for this Synapse; returns its path. */
-export function writeFerryConfig(synapse: SynapseHandle, extra: Record<string, unknown> = {}): string {
+export function writeFerryConfig(
+  synapse: SynapseHandle,
+  extra: Record<string, unknown> = {},
+): string {
   const path = join(synapse.dir, 'ferry.yaml');
   writeFileSync(
     path,
@@ -52,7 +55,8 @@ export class AdminReader {
 
   async roomIdOfAlias(aliasLocalpart: string): Promise<string> {
     const alias = encodeURIComponent(`#${aliasLocalpart}:${this.synapse.serverName}`);
-    return (await this.get<{ room_id: string }>(`/_matrix/client/v3/directory/room/${alias}`)).room_id;
+    return (await this.get<{ room_id: string }>(`/_matrix/client/v3/directory/room/${alias}`))
+      .room_id;
   }
 
   /** Every event of a room in timeline order. */
@@ -60,7 +64,11 @@ export class AdminReader {
     const out: ReadEvent[] = [];
     let from: string | undefined;
     for (;;) {
-      const q = new URLSearchParams({ dir: 'f', limit: '1000', ...(from === undefined ? {} : { from }) });
+      const q = new URLSearchParams({
+        dir: 'f',
+        limit: '1000',
+        ...(from === undefined ? {} : { from }),
+      });
       const page = await this.get<{ chunk: ReadEvent[]; end?: string }>(
         `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/messages?${q.toString()}`,
       );
@@ -71,13 +79,31 @@ export class AdminReader {
   }
 
   async state(roomId: string): Promise<ReadEvent[]> {
-    return (await this.get<{ state: ReadEvent[] }>(`/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/state`)).state;
+    return (
+      await this.get<{ state: ReadEvent[] }>(
+        `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/state`,
+      )
+    ).state;
   }
 
-  async rooms(): Promise<{ room_id: string; name: string | null; canonical_alias: string | null; joined_members: number }[]> {
-    return (await this.get<{ rooms: { room_id: string; name: string | null; canonical_alias: string | null; joined_members: number }[] }>(
-      '/_synapse/admin/v1/rooms?limit=500',
-    )).rooms;
+  async rooms(): Promise<
+    {
+      room_id: string;
+      name: string | null;
+      canonical_alias: string | null;
+      joined_members: number;
+    }[]
+  > {
+    return (
+      await this.get<{
+        rooms: {
+          room_id: string;
+          name: string | null;
+          canonical_alias: string | null;
+          joined_members: number;
+        }[];
+      }>('/_synapse/admin/v1/rooms?limit=500')
+    ).rooms;
   }
 
   async user(mxid: string): Promise<{ displayname?: string }> {

@@ -13,9 +13,15 @@ function filesBelow(dir: string): string[] {
  * Zips a fixture folder the way Slack does (UTF-8 names without the UTF-8 flag), optionally
  * inside a wrapper folder, and writes it to `out`.
  */
-export async function zipFolder(dir: string, out: string, opts: { wrapper?: string } = {}): Promise<string> {
+export async function zipFolder(
+  dir: string,
+  out: string,
+  opts: { wrapper?: string } = {},
+): Promise<string> {
   const items = filesBelow(dir).map((path) => ({
-    name: (opts.wrapper === undefined ? '' : `${opts.wrapper}/`) + relative(dir, path).split('\\').join('/'),
+    name:
+      (opts.wrapper === undefined ? '' : `${opts.wrapper}/`) +
+      relative(dir, path).split('\\').join('/'),
     data: readFileSync(path),
   }));
   writeFileSync(out, await buildZip(items, { clearUtf8Flag: true }));

@@ -21,10 +21,17 @@ export interface PushCommandOptions {
 }
 
 /** Client, identity mapping and registration facts shared by push and verify. */
-export async function homeserverContext(config: FerryConfig, o: { homeserver?: string; registration?: string }, logger: Logger) {
+export async function homeserverContext(
+  config: FerryConfig,
+  o: { homeserver?: string; registration?: string },
+  logger: Logger,
+) {
   const homeserver = o.homeserver ?? config.matrix.homeserver;
   if (homeserver === undefined) {
-    throw new FerryError('config_invalid', 'no homeserver URL: pass --homeserver or set matrix.homeserver in the config file');
+    throw new FerryError(
+      'config_invalid',
+      'no homeserver URL: pass --homeserver or set matrix.homeserver in the config file',
+    );
   }
   const registration = await readRegistrationFile(o.registration ?? config.matrix.registration);
   const client = new MatrixClient({ baseUrl: homeserver, asToken: registration.as_token, logger });
@@ -32,13 +39,31 @@ export async function homeserverContext(config: FerryConfig, o: { homeserver?: s
   try {
     serverName = await client.serverName();
   } catch (e) {
-    throw new FerryError('homeserver_error', `cannot reach the homeserver at ${homeserver} as the appservice: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new FerryError(
+      'homeserver_error',
+      `cannot reach the homeserver at ${homeserver} as the appservice: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
   }
-  const identity = new IdentityMapper({ serverName, userPrefix: config.matrix.userPrefix, aliasPrefix: config.matrix.aliasPrefix });
-  return { client, identity, registration, botUserId: `@${registration.sender_localpart}:${serverName}` as const };
+  const identity = new IdentityMapper({
+    serverName,
+    userPrefix: config.matrix.userPrefix,
+    aliasPrefix: config.matrix.aliasPrefix,
+  });
+  return {
+    client,
+    identity,
+    registration,
+    botUserId: `@${registration.sender_localpart}:${serverName}` as const,
+  };
 }
 
-export async function runPush(store: Store, config: FerryConfig, o: PushCommandOptions, logger: Logger): Promise<PushSummary> {
+export async function runPush(
+  store: Store,
+  config: FerryConfig,
+  o: PushCommandOptions,
+  logger: Logger,
+): Promise<PushSummary> {
   const { client, identity, registration } = await homeserverContext(config, o, logger);
   const progress = createProgress('push', o.progress);
   try {

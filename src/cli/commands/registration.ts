@@ -30,7 +30,10 @@ export interface RegistrationReport {
 export async function runRegistration(o: RegistrationCommandOptions): Promise<RegistrationReport> {
   const path = resolve(o.out);
   if (existsSync(path) && !o.force) {
-    throw new FerryError('input_invalid', `${o.out} exists; pass --force to replace it (its tokens change, so Synapse must be restarted)`);
+    throw new FerryError(
+      'input_invalid',
+      `${o.out} exists; pass --force to replace it (its tokens change, so Synapse must be restarted)`,
+    );
   }
   const reg = createRegistration({
     id: o.id,

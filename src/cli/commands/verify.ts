@@ -9,13 +9,27 @@ import { homeserverContext } from './push.js';
 export async function runVerify(
   store: Store,
   config: FerryConfig,
-  o: { homeserver?: string; registration?: string; rooms?: string[]; all: boolean; progress: boolean },
+  o: {
+    homeserver?: string;
+    registration?: string;
+    rooms?: string[];
+    all: boolean;
+    progress: boolean;
+  },
   logger: Logger,
 ): Promise<VerifySummary> {
   const { client, botUserId } = await homeserverContext(config, o, logger);
   const progress = createProgress('verify', o.progress);
   try {
-    return await verifyRooms({ db: store.knex, client, botUserId, rooms: o.rooms, all: o.all, logger, onProgress: (d, t) => progress.update(d, t) });
+    return await verifyRooms({
+      db: store.knex,
+      client,
+      botUserId,
+      rooms: o.rooms,
+      all: o.all,
+      logger,
+      onProgress: (d, t) => progress.update(d, t),
+    });
   } finally {
     progress.stop();
   }

@@ -31,7 +31,12 @@ export interface SlackConversation {
 export function slackConversation(
   raw: unknown,
   listedAs: RoomKind,
-  ctx: { source: SourceKey; parent?: RoomKey; users: SlackPlaceholderCollector; folderPrefix: string },
+  ctx: {
+    source: SourceKey;
+    parent?: RoomKey;
+    users: SlackPlaceholderCollector;
+    folderPrefix: string;
+  },
 ): SlackConversation | undefined {
   const c = obj(raw);
   const id = nonEmpty(c?.id);
@@ -40,7 +45,8 @@ export function slackConversation(
   // API-style exports list private channels in channels.json with is_private.
   const kind: RoomKind =
     listedAs === 'channel' && (bool(c.is_private) || bool(c.is_group)) ? 'private' : listedAs;
-  const memberIds = kind === 'dm' && c.members === undefined ? strings([c.user]) : strings(c.members);
+  const memberIds =
+    kind === 'dm' && c.members === undefined ? strings([c.user]) : strings(c.members);
   const creator = nonEmpty(c.creator);
   const folder = kind === 'dm' ? id : (name ?? id);
   return {

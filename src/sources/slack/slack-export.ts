@@ -17,9 +17,20 @@ import type { EventKey, RoomKey, RoomRecord, SourceItem, SourceKey } from '../..
 import type { ArchiveReader } from '../archive/archive-reader.js';
 import { parseJsonEntry, streamJsonArray } from '../json-reader.js';
 import { obj } from './json-guards.js';
-import { SLACK_INDEX_FILES, slackConversation, slackIndexPins, type SlackConversation } from './slack-conversations.js';
+import {
+  SLACK_INDEX_FILES,
+  slackConversation,
+  slackIndexPins,
+  type SlackConversation,
+} from './slack-conversations.js';
 import { indexLocalSlackFiles } from './slack-files.js';
-import { slackDerivedKey, slackMessageKey, slackOrder, slackSourceKey, slackSpaceKey } from './slack-keys.js';
+import {
+  slackDerivedKey,
+  slackMessageKey,
+  slackOrder,
+  slackSourceKey,
+  slackSpaceKey,
+} from './slack-keys.js';
 import { slackMessageItems } from './slack-messages.js';
 import { microsToMillis, slackTsToMicros } from './slack-ts.js';
 import { SlackPlaceholderCollector, SlackUserDirectory, slackUserRecord } from './slack-users.js';
@@ -34,7 +45,11 @@ export interface SlackExportOptions {
 
 const DAY_FILE = /^\d{4}-\d{2}-\d{2}\.json$/;
 /** Root files ferry knows and reads. */
-const READ_ROOT_FILES = new Set(['users.json', 'org_users.json', ...SLACK_INDEX_FILES.map((f) => f.file)]);
+const READ_ROOT_FILES = new Set([
+  'users.json',
+  'org_users.json',
+  ...SLACK_INDEX_FILES.map((f) => f.file),
+]);
 
 /** An export root: the top level, or a Grid workspace under `teams/<name>/`. */
 interface ExportRoot {
@@ -61,7 +76,8 @@ export async function* readSlackExport(
   // Pass 1 over the user lists: who exists, which bot IDs belong to whom, which workspace.
   const directory = new SlackUserDirectory();
   for (const file of userFiles) {
-    for await (const raw of streamJsonArray(await reader.openStream(file), label, file)) directory.learn(raw);
+    for await (const raw of streamJsonArray(await reader.openStream(file), label, file))
+      directory.learn(raw);
   }
   const workspaceId = directory.workspaceId() ?? fallbackWorkspaceId(label);
   const source: SourceKey = slackSourceKey(workspaceId);
@@ -76,7 +92,13 @@ export async function* readSlackExport(
     if (root.team === undefined) continue;
     const key = slackSpaceKey(`${workspaceId}:${root.team}`);
     spaces.set(root.prefix, key);
-    yield { type: 'room', room: { ...spaceRecord(key, source, `${workspaceId}:${root.team}`, root.team), parent: topSpace } };
+    yield {
+      type: 'room',
+      room: {
+        ...spaceRecord(key, source, `${workspaceId}:${root.team}`, root.team),
+        parent: topSpace,
+      },
+    };
   }
 
   // Pass 2: the user records themselves.
@@ -85,7 +107,11 @@ export async function* readSlackExport(
     for await (const raw of streamJsonArray(await reader.openStream(file), label, file)) {
       const user = slackUserRecord(raw, source);
       if (user === undefined) {
-        yield { type: 'skip', reason: 'malformed_message', where: `${label}: ${file}: user entry without an id` };
+        yield {
+          type: 'skip',
+          reason: 'malformed_message',
+          where: `${label}: ${file}: user entry without an id`,
+        };
       } else if (!emitted.has(user.nativeId)) {
         emitted.add(user.nativeId);
         yield { type: 'user', user };
@@ -110,7 +136,11 @@ export async function* readSlackExport(
           folderPrefix: root.prefix,
         });
         if (conversation === undefined) {
-          yield { type: 'skip', reason: 'malformed_message', where: `${label}: ${path}: entry without an id` };
+          yield {
+            type: 'skip',
+            reason: 'malformed_message',
+            where: `${label}: ${path}: entry without an id`,
+          };
           continue;
         }
         if (roomOf.has(conversation.id)) continue; // listed by the org and by a workspace
@@ -133,7 +163,8 @@ export async function* readSlackExport(
     const name = path.slice(slash + 1);
     const root = roots.find((r) => r.prefix === folder + '/');
     if (slash < 0 || root !== undefined) {
-      if (!READ_ROOT_FILES.has(name)) yield { type: 'skip', reason: 'unsupported_entry', where: `${label}: ${path}` };
+      if (!READ_ROOT_FILES.has(name))
+        yield { type: 'skip', reason: 'unsupported_entry', where: `${label}: ${path}` };
       continue;
     }
     if (localFiles.has(fileIdOf(path) ?? '')) continue;
@@ -150,7 +181,12 @@ export async function* readSlackExport(
     dayFiles.set(folder, list);
   }
   for (const [folder, count] of unlisted) {
-    yield { type: 'skip', reason: 'unlisted_conversation', where: `${label}: ${folder}/ (${count} day files)`, count };
+    yield {
+      type: 'skip',
+      reason: 'unlisted_conversation',
+      where: `${label}: ${folder}/ (${count} day files)`,
+      count,
+    };
   }
 
   // The messages, conversation by conversation, day file by day file.
@@ -189,7 +225,12 @@ export async function* readSlackExport(
         }
         for (const item of slackMessageItems(message, ctx)) {
           const thread = item.type === 'event' ? item.event.thread : undefined;
-          if (thread !== undefined && item.type === 'event' && item.event.key !== thread.root && !threadRoots.has(thread.root)) {
+          if (
+            thread !== undefined &&
+            item.type === 'event' &&
+            item.event.key !== thread.root &&
+            !threadRoots.has(thread.root)
+          ) {
             orphanReplies.set(thread.root, (orphanReplies.get(thread.root) ?? 0) + 1);
           }
           yield item;
@@ -199,7 +240,12 @@ export async function* readSlackExport(
     }
     const orphans = [...orphanReplies.values()].reduce((n, c) => n + c, 0);
     if (orphans > 0) {
-      yield { type: 'loss', reason: 'thread_root_missing', where: `${label}: ${conversation.folder}`, count: orphans };
+      yield {
+        type: 'loss',
+        reason: 'thread_root_missing',
+        where: `${label}: ${conversation.folder}`,
+        count: orphans,
+      };
     }
   }
 
@@ -242,7 +288,10 @@ async function readDayFile(
   try {
     parsed = await parseJsonEntry(await reader.readBuffer(path), reader.label, path);
     if (!Array.isArray(parsed)) {
-      throw new FerryError('input_invalid', `${reader.label}: ${path} should hold a JSON array of messages`);
+      throw new FerryError(
+        'input_invalid',
+        `${reader.label}: ${path} should hold a JSON array of messages`,
+      );
     }
   } catch (e) {
     if (skipBad && e instanceof FerryError && e.code === 'input_invalid') {
@@ -251,7 +300,10 @@ async function readDayFile(
     }
     throw e;
   }
-  const keyed = parsed.map((message) => ({ message, micros: slackTsToMicros(obj(message)?.ts) ?? -1n }));
+  const keyed = (parsed as unknown[]).map((message) => ({
+    message,
+    micros: slackTsToMicros(obj(message)?.ts) ?? -1n,
+  }));
   keyed.sort((a, b) => (a.micros < b.micros ? -1 : a.micros > b.micros ? 1 : 0));
   const day: DayFile = { messages: [], duplicates: [] };
   let previous = -2n;
@@ -281,7 +333,8 @@ function* indexPinEvents(
       event: {
         key: slackDerivedKey(target, 'pin'),
         room: room.key,
-        sender: pin.user !== undefined ? users.user(pin.user) : (room.creator ?? users.user('USLACKBOT')),
+        sender:
+          pin.user !== undefined ? users.user(pin.user) : (room.creator ?? users.user('USLACKBOT')),
         order: slackOrder.pin(micros),
         ts: microsToMillis(micros),
         source,
@@ -295,7 +348,16 @@ function* indexPinEvents(
 }
 
 function spaceRecord(key: RoomKey, source: SourceKey, nativeId: string, name: string): RoomRecord {
-  return { key, source, nativeId, kind: 'space', name, isArchived: false, isGeneral: false, members: [] };
+  return {
+    key,
+    source,
+    nativeId,
+    kind: 'space',
+    name,
+    isArchived: false,
+    isGeneral: false,
+    members: [],
+  };
 }
 
 function fileIdOf(path: string): string | undefined {

@@ -25,7 +25,9 @@ export function slackFileMedia(
     localPath,
     remoteUrl:
       availability === 'available' || availability === 'external'
-        ? (nonEmpty(file.url_private_download) ?? nonEmpty(file.url_private) ?? nonEmpty(file.permalink))
+        ? (nonEmpty(file.url_private_download) ??
+          nonEmpty(file.url_private) ??
+          nonEmpty(file.permalink))
         : undefined,
     width: num(file.original_w),
     height: num(file.original_h),

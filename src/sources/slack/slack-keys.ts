@@ -24,7 +24,8 @@ export const slackUserKey = (id: string): UserKey => userKey(`slack:${id}`);
 /** Bots without a user ID are keyed by bot ID (`B…`) or, failing that, by their name. */
 export const slackBotKey = (botIdOrName: string): UserKey => userKey(`slack:bot:${botIdOrName}`);
 export const slackRoomKey = (conversationId: string): RoomKey => roomKey(`slack:${conversationId}`);
-export const slackSpaceKey = (workspaceId: string): RoomKey => roomKey(`slack:space:${workspaceId}`);
+export const slackSpaceKey = (workspaceId: string): RoomKey =>
+  roomKey(`slack:space:${workspaceId}`);
 export const slackMediaKey = (fileId: string): MediaKey => mediaKey(`slack:${fileId}`);
 
 export const slackMessageKey = (conversationId: string, micros: bigint): EventKey =>

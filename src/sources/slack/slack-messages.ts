@@ -46,7 +46,13 @@ export function slackMessageItems(raw: unknown, ctx: SlackMessageContext): Sourc
   const m = obj(raw);
   const micros = slackTsToMicros(m?.ts);
   if (m === undefined || micros === undefined) {
-    return [{ type: 'skip', reason: 'malformed_message', where: `${ctx.where}: message without a valid ts` }];
+    return [
+      {
+        type: 'skip',
+        reason: 'malformed_message',
+        where: `${ctx.where}: message without a valid ts`,
+      },
+    ];
   }
   const ts = canonicalSlackTs(micros);
   const where = `${ctx.where} ts=${ts}`;
@@ -75,28 +81,52 @@ export function slackMessageItems(raw: unknown, ctx: SlackMessageContext): Sourc
   };
   const items: SourceItem[] = [];
 
-  switch (subtype) {
+  switch (subtype ?? '') {
     case 'channel_join':
     case 'group_join':
-      items.push({ type: 'event', event: { ...base, kind: 'membership', membership: 'join', target: sender.key } });
+      items.push({
+        type: 'event',
+        event: { ...base, kind: 'membership', membership: 'join', target: sender.key },
+      });
       return items;
     case 'channel_leave':
     case 'group_leave':
-      items.push({ type: 'event', event: { ...base, kind: 'membership', membership: 'leave', target: sender.key } });
+      items.push({
+        type: 'event',
+        event: { ...base, kind: 'membership', membership: 'leave', target: sender.key },
+      });
       return items;
     case 'channel_topic':
     case 'group_topic':
-      items.push({ type: 'event', event: { ...base, kind: 'room_state', change: { field: 'topic', topic: str(m.topic) ?? '' } } });
+      items.push({
+        type: 'event',
+        event: {
+          ...base,
+          kind: 'room_state',
+          change: { field: 'topic', topic: str(m.topic) ?? '' },
+        },
+      });
       return items;
     case 'channel_purpose':
     case 'group_purpose':
-      items.push({ type: 'event', event: { ...base, kind: 'room_state', change: { field: 'purpose', purpose: str(m.purpose) ?? '' } } });
+      items.push({
+        type: 'event',
+        event: {
+          ...base,
+          kind: 'room_state',
+          change: { field: 'purpose', purpose: str(m.purpose) ?? '' },
+        },
+      });
       return items;
     case 'channel_name':
     case 'group_name':
       items.push({
         type: 'event',
-        event: { ...base, kind: 'room_state', change: { field: 'name', name: str(m.name) ?? '', previous: nonEmpty(m.old_name) } },
+        event: {
+          ...base,
+          kind: 'room_state',
+          change: { field: 'name', name: str(m.name) ?? '', previous: nonEmpty(m.old_name) },
+        },
       });
       return items;
     case 'channel_archive':
@@ -105,14 +135,22 @@ export function slackMessageItems(raw: unknown, ctx: SlackMessageContext): Sourc
     case 'group_unarchive':
       items.push({
         type: 'event',
-        event: { ...base, kind: 'room_state', change: { field: 'archived', archived: !subtype.endsWith('unarchive') } },
+        event: {
+          ...base,
+          kind: 'room_state',
+          change: { field: 'archived', archived: !(subtype ?? '').endsWith('unarchive') },
+        },
       });
       return items;
     case 'channel_convert_to_private':
     case 'channel_convert_to_public':
       items.push({
         type: 'event',
-        event: { ...base, kind: 'room_state', change: { field: 'visibility', private: subtype === 'channel_convert_to_private' } },
+        event: {
+          ...base,
+          kind: 'room_state',
+          change: { field: 'visibility', private: subtype === 'channel_convert_to_private' },
+        },
       });
       return items;
     default:
@@ -124,7 +162,9 @@ export function slackMessageItems(raw: unknown, ctx: SlackMessageContext): Sourc
   const files = filesOf(m, subtype);
   const hasText =
     content.format === 'slack-mrkdwn' &&
-    (content.text.trim() !== '' || (content.blocks?.length ?? 0) > 0 || (content.attachments?.length ?? 0) > 0);
+    (content.text.trim() !== '' ||
+      (content.blocks?.length ?? 0) > 0 ||
+      (content.attachments?.length ?? 0) > 0);
   if (!hasText && files.length === 0) {
     return [{ type: 'skip', reason: 'empty_message', where }];
   }
@@ -142,7 +182,13 @@ export function slackMessageItems(raw: unknown, ctx: SlackMessageContext): Sourc
         edited:
           editedAt === undefined
             ? undefined
-            : { at: microsToMillis(editedAt), by: nonEmpty(edited?.user) === undefined ? undefined : ctx.users.user(String(edited?.user)) },
+            : {
+                at: microsToMillis(editedAt),
+                by:
+                  nonEmpty(edited?.user) === undefined
+                    ? undefined
+                    : ctx.users.user(String(edited?.user)),
+              },
         tombstone: subtype === 'tombstone' ? true : undefined,
         senderNameOverride: sender.nameOverride,
         subtype,
@@ -154,7 +200,8 @@ export function slackMessageItems(raw: unknown, ctx: SlackMessageContext): Sourc
     const media = slackFileMedia(file, ctx);
     items.push({ type: 'media', media });
     const loss = lossOf(media);
-    if (loss !== undefined) items.push({ type: 'loss', reason: loss, where: `${where} file=${media.nativeId}` });
+    if (loss !== undefined)
+      items.push({ type: 'loss', reason: loss, where: `${where} file=${media.nativeId}` });
     const first = !hasText && index === 0;
     items.push({
       type: 'event',
@@ -174,7 +221,15 @@ export function slackMessageItems(raw: unknown, ctx: SlackMessageContext): Sourc
   if (strings(m.pinned_to).includes(ctx.conversationId)) {
     items.push({
       type: 'event',
-      event: { ...base, key: slackDerivedKey(key, 'pin'), order: slackOrder.pin(micros), kind: 'pin', target: key, pinned: true, thread: undefined },
+      event: {
+        ...base,
+        key: slackDerivedKey(key, 'pin'),
+        order: slackOrder.pin(micros),
+        kind: 'pin',
+        target: key,
+        pinned: true,
+        thread: undefined,
+      },
     });
   }
   return items;
@@ -205,7 +260,8 @@ function resolveSender(m: JsonObject, ctx: SlackMessageContext): ResolvedSender 
   }
   if (botId !== undefined) {
     const botUser = ctx.directory.userOfBot(botId);
-    if (botUser !== undefined) return { key: ctx.users.user(botUser), isBot: true, nameOverride: username };
+    if (botUser !== undefined)
+      return { key: ctx.users.user(botUser), isBot: true, nameOverride: username };
     const icon = nonEmpty(obj(botProfile?.icons)?.image_72) ?? nonEmpty(obj(m.icons)?.image_72);
     return {
       key: ctx.users.bot(botId, nonEmpty(botProfile?.name) ?? username, icon),
@@ -214,7 +270,11 @@ function resolveSender(m: JsonObject, ctx: SlackMessageContext): ResolvedSender 
     };
   }
   if (username !== undefined) {
-    return { key: ctx.users.bot(username, username, undefined), isBot: true, nameOverride: username };
+    return {
+      key: ctx.users.bot(username, username, undefined),
+      isBot: true,
+      nameOverride: username,
+    };
   }
   const fileUser = nonEmpty(obj(m.file)?.user) ?? nonEmpty(obj(arr(m.files)?.[0])?.user);
   if (fileUser !== undefined) return { key: ctx.users.user(fileUser), isBot: false };
@@ -232,7 +292,10 @@ function threadOf(m: JsonObject, micros: bigint, ctx: SlackMessageContext): Thre
 }
 
 function textOf(m: JsonObject, subtype: string | undefined): SourceText {
-  const text = subtype === 'file_comment' ? (str(obj(m.comment)?.comment) ?? str(m.text) ?? '') : (str(m.text) ?? '');
+  const text =
+    subtype === 'file_comment'
+      ? (str(obj(m.comment)?.comment) ?? str(m.text) ?? '')
+      : (str(m.text) ?? '');
   const blocks = arr(m.blocks);
   const attachments = arr(m.attachments);
   return {
@@ -246,7 +309,10 @@ function textOf(m: JsonObject, subtype: string | undefined): SourceText {
 /** Files shared by this message: `files[]`, or the legacy singular `file` of file_share. */
 function filesOf(m: JsonObject, subtype: string | undefined): JsonObject[] {
   const files = arr(m.files);
-  if (files !== undefined) return files.map(obj).filter((f): f is JsonObject => f !== undefined && nonEmpty(f.id) !== undefined);
+  if (files !== undefined)
+    return files
+      .map(obj)
+      .filter((f): f is JsonObject => f !== undefined && nonEmpty(f.id) !== undefined);
   // file_comment and file_mention reference a file without sharing it again.
   if (subtype === 'file_share') {
     const file = obj(m.file);
@@ -288,7 +354,12 @@ function reactionsOf(
     const users = [...new Set(strings(reaction.users))];
     const count = num(reaction.count);
     if (count !== undefined && count > users.length) {
-      items.push({ type: 'loss', reason: 'reaction_users_truncated', where, count: count - users.length });
+      items.push({
+        type: 'loss',
+        reason: 'reaction_users_truncated',
+        where,
+        count: count - users.length,
+      });
     }
     for (const user of users) {
       items.push({

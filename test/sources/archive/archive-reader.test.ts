@@ -18,7 +18,9 @@ import {
 import { buildZip, centralDirectory, type ZipItem } from '../../support/zip-builder.js';
 
 // shared/ sits beside the checkout, in development and in CI.
-const FIXTURES = process.env.FERRY_FIXTURES ?? fileURLToPath(new URL('../../../../shared/fixtures', import.meta.url));
+const FIXTURES =
+  process.env.FERRY_FIXTURES ??
+  fileURLToPath(new URL('../../../../shared/fixtures', import.meta.url));
 
 let tmp: string;
 beforeAll(async () => {
