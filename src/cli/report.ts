@@ -16,6 +16,10 @@ const SKIP_TEXT: Record<string, string> = {
   unsupported_entry: 'files ferry does not read (integration_logs.json, canvases…)',
   unlisted_conversation: 'conversation folders no index file lists',
   invalid_sender: 'messages from senders the exporter marks as broken (U00)',
+  undecryptable: 'encrypted events the exporter could not decrypt',
+  unsupported_event: 'event types ferry does not carry over',
+  missing_content: 'records whose content the exporter lost',
+  redacted: 'events already redacted in the export',
 };
 
 const LOSS_TEXT: Record<string, string> = {

@@ -33,7 +33,15 @@ export type SkipReason =
   /** A conversation folder that no index file lists. */
   | 'unlisted_conversation'
   /** Slack user `U00` etc.: messages the exporter itself marks as broken. */
-  | 'invalid_sender';
+  | 'invalid_sender'
+  /** Matrix events the exporter could not decrypt (`m.room.encrypted`, `m.bad.encrypted`). */
+  | 'undecryptable'
+  /** Matrix event types ferry does not carry over (call signalling, widgets, receipts…). */
+  | 'unsupported_event'
+  /** Records whose content the exporter lost (matrix-archive drops `content` it cannot read). */
+  | 'missing_content'
+  /** Events already redacted in the export (empty content): nothing left to show. */
+  | 'redacted';
 
 export interface SkipItem {
   type: 'skip';
