@@ -19,7 +19,7 @@ export interface IdentityOptions {
 
 /** Lower-cases and replaces anything outside the localpart grammar (`a-z0-9._=-/`) with `_`. */
 export function sanitizeLocalpart(text: string): string {
-  const lowered = text.normalize('NFKD').toLowerCase();
+  const lowered = text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
   return lowered.replace(/[^a-z0-9._=/-]/g, '_').replace(/_+/g, '_');
 }
 
