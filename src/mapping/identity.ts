@@ -23,6 +23,17 @@ export function sanitizeLocalpart(text: string): string {
   return lowered.replace(/[^a-z0-9._=/-]/g, '_').replace(/_+/g, '_');
 }
 
+/** Sources whose identifiers are the same kind of thing share a namespace. */
+function namespaceOf(kind: SourceKind): 'slack' | 'matrix' {
+  switch (kind) {
+    case 'slack':
+      return 'slack';
+    case 'element':
+    case 'matrix-archive':
+      return 'matrix';
+  }
+}
+
 export class IdentityMapper {
   constructor(private readonly options: IdentityOptions) {}
 
@@ -30,8 +41,13 @@ export class IdentityMapper {
     return this.options.serverName;
   }
 
+  /**
+   * Element exports and matrix-archive dumps name the same Matrix users, so both map into one
+   * `matrix` namespace: `@alice:matrix.org` → `<prefix>matrix_alice_matrix.org`.
+   */
   ghostLocalpart(kind: SourceKind, nativeId: string): string {
-    return `${this.options.userPrefix}${sanitizeLocalpart(kind)}_${sanitizeLocalpart(nativeId)}`;
+    const id = namespaceOf(kind) === 'matrix' ? nativeId.replace(/^@/, '') : nativeId;
+    return `${this.options.userPrefix}${namespaceOf(kind)}_${sanitizeLocalpart(id)}`;
   }
 
   ghostUserId(kind: SourceKind, nativeId: string): `@${string}:${string}` {
@@ -39,7 +55,8 @@ export class IdentityMapper {
   }
 
   aliasLocalpart(kind: SourceKind, nativeRoomId: string): string {
-    return `${this.options.aliasPrefix}${sanitizeLocalpart(kind)}_${sanitizeLocalpart(nativeRoomId)}`;
+    const id = namespaceOf(kind) === 'matrix' ? nativeRoomId.replace(/^!/, '') : nativeRoomId;
+    return `${this.options.aliasPrefix}${namespaceOf(kind)}_${sanitizeLocalpart(id)}`;
   }
 
   roomAlias(kind: SourceKind, nativeRoomId: string): `#${string}:${string}` {

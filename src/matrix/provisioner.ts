@@ -18,6 +18,8 @@ export interface ProvisionerOptions {
   botUserId: UserId;
   serverName: string;
   logger: Logger;
+  /** Uploads an avatar from its URL and returns the mxc URI; absent when downloads are off. */
+  uploadAvatar?: (url: string) => Promise<string | undefined>;
 }
 
 /**
@@ -69,6 +71,11 @@ export class Provisioner {
           const untouched = profile?.displayname === undefined || profile.displayname === localpart;
           if (untouched && user.displayName !== localpart) {
             await this.o.client.setDisplayName(user.mxid, user.displayName);
+          }
+          const noAvatar = profile?.avatar_url === undefined;
+          if (noAvatar && user.avatarUrl !== undefined && this.o.uploadAvatar !== undefined) {
+            const mxc = await this.o.uploadAvatar(user.avatarUrl);
+            if (mxc !== undefined) await this.o.client.setAvatarUrl(user.mxid, mxc as `mxc://${string}/${string}`);
           }
           await this.o.state.recordGhost(key, user.mxid, true);
           done += 1;

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { EventKey, RoomKey, UserKey } from '../model/index.js';
+import type { EventKey, RoomKey, SourceKind, UserKey } from '../model/index.js';
 
 export type LedgerStatus = 'pending' | 'sent' | 'skipped';
 
@@ -64,12 +64,12 @@ export class PushState {
   // ---- rooms and leases ----
 
   /** Adds a row for every stored room that has none yet. */
-  async registerRooms(aliasOf: (roomKey: string, nativeId: string, sourceKind: string) => string): Promise<void> {
+  async registerRooms(aliasOf: (roomKey: string, nativeId: string, sourceKind: SourceKind) => string): Promise<void> {
     const missing = (await this.db('rooms as r')
       .join('sources as s', 's.key', 'r.source_key')
       .leftJoin('matrix_rooms as m', 'm.room_key', 'r.key')
       .whereNull('m.room_key')
-      .select('r.key', 'r.native_id', 's.kind')) as { key: string; native_id: string; kind: string }[];
+      .select('r.key', 'r.native_id', 's.kind')) as { key: string; native_id: string; kind: SourceKind }[];
     for (let i = 0; i < missing.length; i += 500) {
       await this.db('matrix_rooms')
         .insert(missing.slice(i, i + 500).map((r) => ({ room_key: r.key, alias: aliasOf(r.key, r.native_id, r.kind) })))

@@ -66,10 +66,18 @@ export async function push(o: PushOptions): Promise<PushSummary> {
   const catalog = await PushCatalog.load(o.db, o.identity);
   const botUserId = `@${o.botLocalpart}:${o.identity.serverName}` as UserId;
   await o.client.registerUser(o.botLocalpart);
-  await state.registerRooms((_key, nativeId, kind) => o.identity.roomAlias(kind as 'slack', nativeId));
+  await state.registerRooms((_key, nativeId, kind) => o.identity.roomAlias(kind, nativeId));
   await releaseDeadLocalLeases(o.db);
 
-  const provisioner = new Provisioner({ client: o.client, state, catalog, botUserId, serverName: o.identity.serverName, logger: o.logger });
+  const provisioner = new Provisioner({
+    client: o.client,
+    state,
+    catalog,
+    botUserId,
+    serverName: o.identity.serverName,
+    logger: o.logger,
+    uploadAvatar: o.allowDownload ? avatarUploader(o) : undefined,
+  });
   const eventsTotal = Number(((await o.db('events').count({ n: '*' })) as { n: number | string }[])[0]?.n ?? 0);
   const progress: PushProgress = { phase: 'users', roomsDone: 0, roomsTotal: catalog.rooms.size, eventsSent: 0, eventsTotal, currentRooms: [] };
   const users = await provisioner.provisionUsers(Math.max(4, o.concurrency), () => o.onProgress?.(progress));
@@ -138,6 +146,30 @@ export async function push(o: PushOptions): Promise<PushSummary> {
   await setDirectRooms(o.client, catalog, state);
   await media.close();
   return summary;
+}
+
+/** Avatars are downloaded from their (public) URLs and uploaded once per URL. */
+function avatarUploader(o: PushOptions): (url: string) => Promise<string | undefined> {
+  const uploader = new MediaUploader({
+    client: o.client,
+    openArchive: () => Promise.resolve(undefined),
+    allowDownload: true,
+    maxUploadBytes: Math.min(o.maxUploadBytes, 10 * 1024 * 1024),
+    logger: o.logger,
+  });
+  return async (url) => {
+    const result = await uploader.upload({
+      key: toMediaKey(`avatar:${url}`),
+      source: sourceKey('avatar'),
+      nativeId: url,
+      availability: 'available',
+      name: 'avatar',
+      remoteUrl: url,
+    });
+    if (result.status === 'uploaded') return result.mxc;
+    o.logger.warn({ reason: result.reason }, 'avatar not uploaded');
+    return undefined;
+  };
 }
 
 /** Rooms leased by a process of this host that no longer exists are free again. */

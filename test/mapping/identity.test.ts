@@ -10,6 +10,12 @@ describe('identity mapping', () => {
     expect(ids.ghostUserId('slack', 'U01ALICE')).toBe(ids.ghostUserId('slack', 'U01ALICE'));
   });
 
+  it('maps Matrix users of Element and matrix-archive sources into one namespace', () => {
+    expect(ids.ghostUserId('element', '@alice:matrix.org')).toBe('@ferry_matrix_alice_matrix.org:example.org');
+    expect(ids.ghostUserId('matrix-archive', '@alice:matrix.org')).toBe(ids.ghostUserId('element', '@alice:matrix.org'));
+    expect(ids.roomAlias('element', '!abc:matrix.org')).toBe('#ferry_matrix_abc_matrix.org:example.org');
+  });
+
   it('keeps localparts inside the grammar', () => {
     expect(sanitizeLocalpart('Zoë Ünicode!')).toBe('zoe_unicode_');
     expect(sanitizeLocalpart('@alice:matrix.org')).toBe('_alice_matrix.org');
