@@ -271,6 +271,12 @@ export class RoomWriter {
     return { [PROVENANCE_KEY]: { key, part } };
   }
 
+  /** Invites into DMs and group DMs say so, as clients expect. */
+  private directFlag(): JsonObject {
+    const kind = this.room.record.kind;
+    return kind === 'dm' || kind === 'group_dm' ? { is_direct: true } : {};
+  }
+
   private get inviteOnly(): boolean {
     return this.room.record.kind !== 'channel' && this.room.record.kind !== 'space';
   }
@@ -286,7 +292,7 @@ export class RoomWriter {
     const mxid = this.o.catalog.user(user).mxid;
     if (this.inviteOnly && this.members.get(user) !== 'invite') {
       await this.tracked(key, 1, at.order, this.o.botUserId, at.ts, byPart, () =>
-        this.o.client.sendState(this.roomId, 'm.room.member', mxid, { membership: 'invite', ...this.provenance(key, 1) }, { userId: this.o.botUserId, ts: at.ts }),
+        this.o.client.sendState(this.roomId, 'm.room.member', mxid, { membership: 'invite', ...this.directFlag(), ...this.provenance(key, 1) }, { userId: this.o.botUserId, ts: at.ts }),
       );
       await this.setMember(user, 'invite');
     }
