@@ -184,10 +184,20 @@ export class MatrixClient {
 
   /** The default room version from `GET /capabilities` (`'1'` when the server does not say). */
   async defaultRoomVersion(): Promise<string> {
-    const body = await this.#request({ method: 'GET', path: `${CS}/capabilities`, retry: 'idempotent' });
+    const body = await this.#request({
+      method: 'GET',
+      path: `${CS}/capabilities`,
+      retry: 'idempotent',
+    });
     const caps = field(body, 'capabilities');
-    const versions = typeof caps === 'object' && caps !== null ? (caps as Record<string, unknown>)['m.room_versions'] : undefined;
-    const def = typeof versions === 'object' && versions !== null ? (versions as Record<string, unknown>).default : undefined;
+    const versions =
+      typeof caps === 'object' && caps !== null
+        ? (caps as Record<string, unknown>)['m.room_versions']
+        : undefined;
+    const def =
+      typeof versions === 'object' && versions !== null
+        ? (versions as Record<string, unknown>).default
+        : undefined;
     return typeof def === 'string' ? def : '1';
   }
 
@@ -345,6 +355,27 @@ export class MatrixClient {
     const spec: RequestSpec = {
       method: 'PUT',
       path: CS + encodePath`/rooms/${roomId}/send/${type}/${txnId}`,
+      query: { user_id: options.userId, ts: options.ts },
+      body: { kind: 'json', value: content },
+      retry: 'idempotent',
+    };
+    return requireString(spec, await this.#request(spec), 'event_id', isEventId);
+  }
+
+  /**
+   * `PUT /rooms/{roomId}/redact/{eventId}/{txnId}?user_id=&ts=`: redacts an event, carrying
+   * extra content keys (ferry's provenance) beside `reason`. Retry: idempotent (txn ID).
+   */
+  async redact(
+    roomId: RoomId,
+    eventId: EventId,
+    txnId: string,
+    content: JsonObject,
+    options: SendOptions = {},
+  ): Promise<EventId> {
+    const spec: RequestSpec = {
+      method: 'PUT',
+      path: CS + encodePath`/rooms/${roomId}/redact/${eventId}/${txnId}`,
       query: { user_id: options.userId, ts: options.ts },
       body: { kind: 'json', value: content },
       retry: 'idempotent',

@@ -52,7 +52,10 @@ export class Provisioner {
    * Registers every ghost not yet done and sets its display name. An account that already
    * existed keeps its profile unless it still has the default (its localpart) as name.
    */
-  async provisionUsers(concurrency: number, onProgress?: (done: number, total: number) => void): Promise<{ created: number; existing: number }> {
+  async provisionUsers(
+    concurrency: number,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<{ created: number; existing: number }> {
     const todo = await this.o.state.ghostsToProvision();
     const limit = pLimit(concurrency);
     let done = 0;
@@ -75,7 +78,8 @@ export class Provisioner {
           const noAvatar = profile?.avatar_url === undefined;
           if (noAvatar && user.avatarUrl !== undefined && this.o.uploadAvatar !== undefined) {
             const mxc = await this.o.uploadAvatar(user.avatarUrl);
-            if (mxc !== undefined) await this.o.client.setAvatarUrl(user.mxid, mxc as `mxc://${string}/${string}`);
+            if (mxc !== undefined)
+              await this.o.client.setAvatarUrl(user.mxid, mxc as `mxc://${string}/${string}`);
           }
           await this.o.state.recordGhost(key, user.mxid, true);
           done += 1;
@@ -97,7 +101,9 @@ export class Provisioner {
       const parentId = await this.parentRoomId(room.record);
       try {
         this.roomVersion ??= this.o.client.defaultRoomVersion();
-        roomId = await this.o.client.createRoom(this.createBody(room, parentId, await this.roomVersion));
+        roomId = await this.o.client.createRoom(
+          this.createBody(room, parentId, await this.roomVersion),
+        );
         this.o.logger.info({ room: roomKey, roomId }, 'room created');
       } catch (e) {
         // createRoom is not idempotent: after an ambiguous failure (or M_ROOM_IN_USE from a
@@ -106,7 +112,10 @@ export class Provisioner {
         if (roomId === undefined) throw e;
       }
       if (parentId !== undefined) {
-        await this.o.client.sendState(parentId, 'm.space.child', roomId, { via: [this.o.serverName], suggested: false });
+        await this.o.client.sendState(parentId, 'm.space.child', roomId, {
+          via: [this.o.serverName],
+          suggested: false,
+        });
       }
     }
     await this.o.state.setRoomId(roomKey, roomId);
@@ -118,7 +127,11 @@ export class Provisioner {
     return this.ensureRoom(room.parent);
   }
 
-  private createBody(room: CatalogRoom, parentId: RoomId | undefined, roomVersion: string): CreateRoomBody {
+  private createBody(
+    room: CatalogRoom,
+    parentId: RoomId | undefined,
+    roomVersion: string,
+  ): CreateRoomBody {
     const r = room.record;
     const isPublic = r.kind === 'channel' || r.kind === 'space';
     // From room version 12 the creator is all-powerful and must not be listed; before, it must be.
@@ -133,12 +146,24 @@ export class Provisioner {
       if (creator !== undefined) admins[creator.mxid] = Math.max(admins[creator.mxid] ?? 0, 50);
     }
     const initialState: { type: string; state_key: string; content: JsonObject }[] = [
-      { type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'shared' } },
+      {
+        type: 'm.room.history_visibility',
+        state_key: '',
+        content: { history_visibility: 'shared' },
+      },
       { type: 'm.room.guest_access', state_key: '', content: { guest_access: 'forbidden' } },
-      { type: 'm.room.join_rules', state_key: '', content: { join_rule: isPublic ? 'public' : 'invite' } },
+      {
+        type: 'm.room.join_rules',
+        state_key: '',
+        content: { join_rule: isPublic ? 'public' : 'invite' },
+      },
     ];
     if (parentId !== undefined) {
-      initialState.push({ type: 'm.space.parent', state_key: parentId, content: { via: [this.o.serverName], canonical: true } });
+      initialState.push({
+        type: 'm.space.parent',
+        state_key: parentId,
+        content: { via: [this.o.serverName], canonical: true },
+      });
     }
     const topic = r.topic ?? r.purpose;
     const alias = room.alias;
@@ -151,7 +176,12 @@ export class Provisioner {
       ...(r.kind === 'space' ? { creation_content: { type: 'm.space' } } : {}),
       ...(r.kind === 'dm' || r.kind === 'group_dm' ? { is_direct: true } : {}),
       initial_state: initialState,
-      power_level_content_override: { users: admins, events_default: 0, invite: 50, events: EVENT_POWER },
+      power_level_content_override: {
+        users: admins,
+        events_default: 0,
+        invite: 50,
+        events: EVENT_POWER,
+      },
     };
   }
 }

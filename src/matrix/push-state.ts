@@ -21,6 +21,8 @@ export interface LedgerRow {
   txn_id: string;
   status: LedgerStatus;
   event_id: string | null;
+  /** Matrix user the event was sent as. */
+  sender: string | null;
   note: string | null;
 }
 
@@ -36,7 +38,10 @@ export interface MatrixRoomRow {
 
 /** Deterministic, globally unique transaction ID of one part of one model event. */
 export function txnIdFor(appserviceId: string, eventKey: string, part: number): string {
-  return createHash('sha256').update(`${appserviceId}\u0000${eventKey}\u0000${part}`).digest('base64url').slice(0, 32);
+  return createHash('sha256')
+    .update(`${appserviceId}\u0000${eventKey}\u0000${part}`)
+    .digest('base64url')
+    .slice(0, 32);
 }
 
 export class PushState {
@@ -64,15 +69,25 @@ export class PushState {
   // ---- rooms and leases ----
 
   /** Adds a row for every stored room that has none yet. */
-  async registerRooms(aliasOf: (roomKey: string, nativeId: string, sourceKind: SourceKind) => string): Promise<void> {
+  async registerRooms(
+    aliasOf: (roomKey: string, nativeId: string, sourceKind: SourceKind) => string,
+  ): Promise<void> {
     const missing = (await this.db('rooms as r')
       .join('sources as s', 's.key', 'r.source_key')
       .leftJoin('matrix_rooms as m', 'm.room_key', 'r.key')
       .whereNull('m.room_key')
-      .select('r.key', 'r.native_id', 's.kind')) as { key: string; native_id: string; kind: SourceKind }[];
+      .select('r.key', 'r.native_id', 's.kind')) as {
+      key: string;
+      native_id: string;
+      kind: SourceKind;
+    }[];
     for (let i = 0; i < missing.length; i += 500) {
       await this.db('matrix_rooms')
-        .insert(missing.slice(i, i + 500).map((r) => ({ room_key: r.key, alias: aliasOf(r.key, r.native_id, r.kind) })))
+        .insert(
+          missing
+            .slice(i, i + 500)
+            .map((r) => ({ room_key: r.key, alias: aliasOf(r.key, r.native_id, r.kind) })),
+        )
         .onConflict('room_key')
         .ignore();
     }
@@ -86,7 +101,8 @@ export class PushState {
   }
 
   async room(roomKey: RoomKey): Promise<MatrixRoomRow | undefined> {
-    return (await this.db('matrix_rooms').where({ room_key: roomKey }).first()) as MatrixRoomRow | undefined;
+    return (await this.db('matrix_rooms').where({ room_key: roomKey }).first()) as
+      MatrixRoomRow | undefined;
   }
 
   async setRoomId(roomKey: RoomKey, roomId: string): Promise<void> {
@@ -97,7 +113,12 @@ export class PushState {
    * Claims one room that is pending (or whose lease expired) for `owner`. `kinds` restricts the
    * room kinds (spaces are written before the rooms they contain); `only` to given room keys.
    */
-  async claimRoom(owner: string, leaseMs: number, kinds: readonly string[], only?: readonly string[]): Promise<RoomKey | undefined> {
+  async claimRoom(
+    owner: string,
+    leaseMs: number,
+    kinds: readonly string[],
+    only?: readonly string[],
+  ): Promise<RoomKey | undefined> {
     return this.db.transaction(async (trx) => {
       const q = trx('matrix_rooms as m')
         .join('rooms as r', 'r.key', 'm.room_key')
@@ -130,10 +151,18 @@ export class PushState {
   async renewLease(roomKey: RoomKey, owner: string, leaseMs: number): Promise<void> {
     await this.db('matrix_rooms')
       .where({ room_key: roomKey, lease_owner: owner })
-      .update({ lease_expires_at: this.db.raw(`now() + (? || ' milliseconds')::interval`, [String(leaseMs)]) });
+      .update({
+        lease_expires_at: this.db.raw(`now() + (? || ' milliseconds')::interval`, [
+          String(leaseMs),
+        ]),
+      });
   }
 
-  async finishRoom(roomKey: RoomKey, owner: string, outcome: { status: 'done' | 'failed'; error?: string; lateEvents: number }): Promise<void> {
+  async finishRoom(
+    roomKey: RoomKey,
+    owner: string,
+    outcome: { status: 'done' | 'failed'; error?: string; lateEvents: number },
+  ): Promise<void> {
     await this.db('matrix_rooms')
       .where({ room_key: roomKey, lease_owner: owner })
       .update({
@@ -161,10 +190,17 @@ export class PushState {
   }
 
   async pendingFor(roomKey: RoomKey): Promise<LedgerRow[]> {
-    return (await this.db('matrix_ledger').where({ room_key: roomKey, status: 'pending' }).orderBy('order_key')) as LedgerRow[];
+    return (await this.db('matrix_ledger')
+      .where({ room_key: roomKey, status: 'pending' })
+      .orderBy('order_key')) as LedgerRow[];
   }
 
-  async markPending(row: Omit<LedgerRow, 'status' | 'event_id' | 'note'> & { sender: string; ts: number }): Promise<void> {
+  async markPending(
+    row: Omit<LedgerRow, 'status' | 'event_id' | 'note' | 'sender'> & {
+      sender: string;
+      ts: number;
+    },
+  ): Promise<void> {
     await this.db('matrix_ledger')
       .insert({ ...row, status: 'pending' })
       .onConflict(['event_key', 'part'])
@@ -177,7 +213,14 @@ export class PushState {
       .update({ status: 'sent', event_id: eventId, updated_at: this.db.fn.now() });
   }
 
-  async markSkipped(row: { event_key: string; part: number; room_key: string; order_key: string; txn_id: string; note: string }): Promise<void> {
+  async markSkipped(row: {
+    event_key: string;
+    part: number;
+    room_key: string;
+    order_key: string;
+    txn_id: string;
+    note: string;
+  }): Promise<void> {
     await this.db('matrix_ledger')
       .insert({ ...row, status: 'skipped' })
       .onConflict(['event_key', 'part'])
@@ -195,7 +238,10 @@ export class PushState {
   // ---- memberships ----
 
   async members(roomKey: RoomKey): Promise<Map<UserKey, string>> {
-    const rows = (await this.db('matrix_members').where({ room_key: roomKey })) as { user_key: UserKey; membership: string }[];
+    const rows = (await this.db('matrix_members').where({ room_key: roomKey })) as {
+      user_key: UserKey;
+      membership: string;
+    }[];
     return new Map(rows.map((r) => [r.user_key, r.membership]));
   }
 
@@ -208,14 +254,21 @@ export class PushState {
 
   // ---- media ----
 
-  async mediaUpload(mediaKey: string): Promise<{ status: string; mxc: string | null; reason: string | null } | undefined> {
+  async mediaUpload(
+    mediaKey: string,
+  ): Promise<{ status: string; mxc: string | null; reason: string | null } | undefined> {
     return (await this.db('matrix_media').where({ media_key: mediaKey }).first()) as
-      | { status: string; mxc: string | null; reason: string | null }
-      | undefined;
+      { status: string; mxc: string | null; reason: string | null } | undefined;
   }
 
-  async recordMedia(mediaKey: string, result: { status: 'uploaded'; mxc: string } | { status: 'unavailable'; reason: string }): Promise<void> {
-    const row = result.status === 'uploaded' ? { mxc: result.mxc, reason: null } : { mxc: null, reason: result.reason };
+  async recordMedia(
+    mediaKey: string,
+    result: { status: 'uploaded'; mxc: string } | { status: 'unavailable'; reason: string },
+  ): Promise<void> {
+    const row =
+      result.status === 'uploaded'
+        ? { mxc: result.mxc, reason: null }
+        : { mxc: null, reason: result.reason };
     await this.db('matrix_media')
       .insert({ media_key: mediaKey, status: result.status, ...row })
       .onConflict('media_key')

@@ -51,7 +51,12 @@ export interface PushProgress {
 export interface PushSummary {
   users: { created: number; existing: number };
   rooms: { written: number; failed: number };
-  events: { sent: number; already_sent: number; reconciled: number; skipped: Record<string, number> };
+  events: {
+    sent: number;
+    already_sent: number;
+    reconciled: number;
+    skipped: Record<string, number>;
+  };
   /** Events older than what their room already showed, per room: counted, not sent. */
   late: Record<string, number>;
   failures: { room: string; error: string }[];
@@ -78,9 +83,20 @@ export async function push(o: PushOptions): Promise<PushSummary> {
     logger: o.logger,
     uploadAvatar: o.allowDownload ? avatarUploader(o) : undefined,
   });
-  const eventsTotal = Number(((await o.db('events').count({ n: '*' })) as { n: number | string }[])[0]?.n ?? 0);
-  const progress: PushProgress = { phase: 'users', roomsDone: 0, roomsTotal: catalog.rooms.size, eventsSent: 0, eventsTotal, currentRooms: [] };
-  const users = await provisioner.provisionUsers(Math.max(4, o.concurrency), () => o.onProgress?.(progress));
+  const eventsTotal = Number(
+    ((await o.db('events').count({ n: '*' })) as { n: number | string }[])[0]?.n ?? 0,
+  );
+  const progress: PushProgress = {
+    phase: 'users',
+    roomsDone: 0,
+    roomsTotal: catalog.rooms.size,
+    eventsSent: 0,
+    eventsTotal,
+    currentRooms: [],
+  };
+  const users = await provisioner.provisionUsers(Math.max(4, o.concurrency), () =>
+    o.onProgress?.(progress),
+  );
   progress.phase = 'rooms';
 
   const summary: PushSummary = {
@@ -121,7 +137,8 @@ export async function push(o: PushOptions): Promise<PushSummary> {
         summary.events.sent += result.sent;
         summary.events.already_sent += result.alreadySent;
         summary.events.reconciled += result.reconciled;
-        for (const [reason, n] of Object.entries(result.skipped)) summary.events.skipped[reason] = (summary.events.skipped[reason] ?? 0) + n;
+        for (const [reason, n] of Object.entries(result.skipped))
+          summary.events.skipped[reason] = (summary.events.skipped[reason] ?? 0) + n;
         if (result.late > 0) summary.late[roomKey] = result.late;
         summary.rooms.written += 1;
         await state.finishRoom(roomKey, owner, { status: 'done', lateEvents: result.late });
@@ -142,7 +159,9 @@ export async function push(o: PushOptions): Promise<PushSummary> {
   // Spaces first, so rooms can name their parent at creation.
   await worker(['space']);
   const limit = pLimit(o.concurrency);
-  await Promise.all(Array.from({ length: o.concurrency }, () => limit(() => worker(CONVERSATION_KINDS))));
+  await Promise.all(
+    Array.from({ length: o.concurrency }, () => limit(() => worker(CONVERSATION_KINDS))),
+  );
   await setDirectRooms(o.client, catalog, state);
   await media.close();
   return summary;
@@ -175,7 +194,9 @@ function avatarUploader(o: PushOptions): (url: string) => Promise<string | undef
 /** Rooms leased by a process of this host that no longer exists are free again. */
 async function releaseDeadLocalLeases(db: Knex): Promise<void> {
   const host = hostname();
-  const running = (await db('matrix_rooms').where({ status: 'running' }).select('room_key', 'lease_owner')) as {
+  const running = (await db('matrix_rooms')
+    .where({ status: 'running' })
+    .select('room_key', 'lease_owner')) as {
     room_key: string;
     lease_owner: string | null;
   }[];
@@ -183,7 +204,9 @@ async function releaseDeadLocalLeases(db: Knex): Promise<void> {
     const [ownerHost, pid] = (row.lease_owner ?? '').split(':');
     if (ownerHost !== host || pid === undefined) continue;
     if (!isAlive(Number(pid))) {
-      await db('matrix_rooms').where({ room_key: row.room_key, lease_owner: row.lease_owner }).update({ status: 'pending', lease_owner: null, lease_expires_at: null });
+      await db('matrix_rooms')
+        .where({ room_key: row.room_key, lease_owner: row.lease_owner })
+        .update({ status: 'pending', lease_owner: null, lease_expires_at: null });
     }
   }
 }
@@ -201,20 +224,31 @@ function isAlive(pid: number): boolean {
 function selectRooms(catalog: PushCatalog, wanted: string[]): string[] {
   const keys: string[] = [];
   for (const [key, room] of catalog.rooms) {
-    const names = [key, room.record.nativeId, room.record.name, room.record.name === undefined ? undefined : `#${room.record.name}`];
+    const names = [
+      key,
+      room.record.nativeId,
+      room.record.name,
+      room.record.name === undefined ? undefined : `#${room.record.name}`,
+    ];
     if (wanted.some((w) => names.includes(w))) keys.push(key);
   }
   return keys;
 }
 
 /** `m.direct` account data for every member of every DM and group DM. */
-async function setDirectRooms(client: MatrixClient, catalog: PushCatalog, state: PushState): Promise<void> {
+async function setDirectRooms(
+  client: MatrixClient,
+  catalog: PushCatalog,
+  state: PushState,
+): Promise<void> {
   const direct = new Map<UserId, Map<string, Set<string>>>();
   for (const [key, room] of catalog.rooms) {
     if (room.record.kind !== 'dm' && room.record.kind !== 'group_dm') continue;
     const roomId = (await state.room(key as RoomKey))?.room_id;
     if (roomId == null) continue;
-    const mxids = room.record.members.map((m) => catalog.users.get(m)?.mxid).filter((m): m is `@${string}:${string}` => m !== undefined);
+    const mxids = room.record.members
+      .map((m) => catalog.users.get(m)?.mxid)
+      .filter((m): m is `@${string}:${string}` => m !== undefined);
     for (const me of mxids) {
       const mine = direct.get(me) ?? new Map<string, Set<string>>();
       for (const other of mxids) {
@@ -229,8 +263,10 @@ async function setDirectRooms(client: MatrixClient, catalog: PushCatalog, state:
   for (const [user, map] of direct) {
     const existing = (await client.getAccountData(user, 'm.direct')) ?? {};
     const merged: Record<string, string[]> = {};
-    for (const [k, v] of Object.entries(existing)) if (Array.isArray(v)) merged[k] = v.filter((x): x is string => typeof x === 'string');
-    for (const [other, rooms] of map) merged[other] = [...new Set([...(merged[other] ?? []), ...rooms])];
+    for (const [k, v] of Object.entries(existing))
+      if (Array.isArray(v)) merged[k] = v.filter((x): x is string => typeof x === 'string');
+    for (const [other, rooms] of map)
+      merged[other] = [...new Set([...(merged[other] ?? []), ...rooms])];
     await client.setAccountData(user, 'm.direct', merged as unknown as JsonObject);
   }
 }
@@ -246,7 +282,8 @@ class StoreMediaResolver implements MediaResolver {
   ) {}
 
   async resolve(key: MediaKey): Promise<{ record: MediaRecord; mxc?: string } | undefined> {
-    const row = (await this.o.db('media').where({ key }).first()) as Record<string, unknown> | undefined;
+    const row = (await this.o.db('media').where({ key }).first()) as
+      Record<string, unknown> | undefined;
     if (row === undefined) return undefined;
     const record = mediaFromRow(row);
     const done = await this.state.mediaUpload(key);
@@ -257,7 +294,8 @@ class StoreMediaResolver implements MediaResolver {
       return { record, mxc: result.mxc };
     }
     // Downloads may be enabled later: only remember outcomes that will not change.
-    if (result.reason !== 'download_disabled') await this.state.recordMedia(key, { status: 'unavailable', reason: result.reason });
+    if (result.reason !== 'download_disabled')
+      await this.state.recordMedia(key, { status: 'unavailable', reason: result.reason });
     return { record };
   }
 
@@ -280,12 +318,17 @@ class StoreMediaResolver implements MediaResolver {
     let archive = this.archives.get(source);
     if (archive === undefined) {
       archive = (async () => {
-        const run = (await this.o.db('ingest_runs').where({ source_key: source, status: 'done' }).orderBy('id', 'desc').first('input')) as
-          | { input: string }
-          | undefined;
+        const run = (await this.o
+          .db('ingest_runs')
+          .where({ source_key: source, status: 'done' })
+          .orderBy('id', 'desc')
+          .first('input')) as { input: string } | undefined;
         if (run === undefined) return undefined;
         return openArchive(run.input).catch((e: unknown) => {
-          this.o.logger.warn({ source, err: e instanceof Error ? e.message : String(e) }, 'cannot open the export for file bodies');
+          this.o.logger.warn(
+            { source, err: e instanceof Error ? e.message : String(e) },
+            'cannot open the export for file bodies',
+          );
           return undefined;
         });
       })();
@@ -300,7 +343,8 @@ class StoreMediaResolver implements MediaResolver {
 }
 
 function mediaFromRow(row: Record<string, unknown>): MediaRecord {
-  const opt = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
+  const opt = <T>(v: unknown): T | undefined =>
+    v === null || v === undefined ? undefined : (v as T);
   return {
     key: toMediaKey(String(row.key)),
     source: sourceKey(String(row.source_key)),

@@ -10,10 +10,22 @@
  */
 import type { Knex } from 'knex';
 import type { Logger } from '../logger.js';
-import type { EventKey, MediaKey, MediaRecord, RoomKey, TimelineEvent, UserKey } from '../model/index.js';
+import type {
+  EventKey,
+  MediaKey,
+  MediaRecord,
+  RoomKey,
+  TimelineEvent,
+  UserKey,
+} from '../model/index.js';
 import { eventFromRow, type EventRow } from '../store/event-payload.js';
 import type { MatrixClient } from './client.js';
-import { eventToMatrix, PROVENANCE_KEY, type ContentContext, type MatrixSend } from './event-content.js';
+import {
+  eventToMatrix,
+  PROVENANCE_KEY,
+  type ContentContext,
+  type MatrixSend,
+} from './event-content.js';
 import type { CatalogRoom, PushCatalog } from './push-catalog.js';
 import { txnIdFor, type LedgerRow, type PushState } from './push-state.js';
 import type { EventId, JsonObject, RoomId, UserId } from './types.js';
@@ -62,7 +74,13 @@ export class RoomWriter {
   private readonly eventIds = new Map<string, string>();
   private readonly threadLatest = new Map<string, string>();
   private members = new Map<UserKey, string>();
-  private result: RoomWriteResult = { sent: 0, alreadySent: 0, skipped: {}, late: 0, reconciled: 0 };
+  private result: RoomWriteResult = {
+    sent: 0,
+    alreadySent: 0,
+    skipped: {},
+    late: 0,
+    reconciled: 0,
+  };
   private roomId!: RoomId;
   private room!: CatalogRoom;
   private lastEventId: string | undefined;
@@ -97,7 +115,13 @@ export class RoomWriter {
       await this.preload(events, byPart);
       for (const event of events) {
         const known = byPart.has(`${event.key}#0`) || byPart.has(`${event.key}#1`);
-        if (!known && highWater !== null && event.order < highWater && !LATE_OK.has(event.kind) && !this.o.appendLate) {
+        if (
+          !known &&
+          highWater !== null &&
+          event.order < highWater &&
+          !LATE_OK.has(event.kind) &&
+          !this.o.appendLate
+        ) {
           this.result.late += 1;
           continue;
         }
@@ -117,7 +141,8 @@ export class RoomWriter {
     const found = new Map<string, string>();
     for (const ev of page.chunk) {
       const p = ev.content[PROVENANCE_KEY] as { key?: unknown; part?: unknown } | undefined;
-      if (p !== undefined && typeof p.key === 'string') found.set(`${p.key}#${String(p.part)}`, ev.event_id);
+      if (p !== undefined && typeof p.key === 'string')
+        found.set(`${p.key}#${String(p.part)}`, ev.event_id);
     }
     for (const row of pending) {
       const eventId = found.get(`${row.event_key}#${row.part}`);
@@ -127,21 +152,28 @@ export class RoomWriter {
         this.result.reconciled += 1;
       }
     }
-    this.o.logger.info({ room: roomKey, pending: pending.length, reconciled: this.result.reconciled }, 'reconciled');
+    this.o.logger.info(
+      { room: roomKey, pending: pending.length, reconciled: this.result.reconciled },
+      'reconciled',
+    );
   }
 
   /** Loads event IDs of relation targets and uploads the media a page needs, before its sends. */
   private async preload(events: TimelineEvent[], byPart: Map<string, LedgerRow>): Promise<void> {
-    for (const row of byPart.values()) if (row.status === 'sent' && row.event_id !== null && row.part === 0) this.rememberId(row.event_key, row.event_id);
+    for (const row of byPart.values())
+      if (row.status === 'sent' && row.event_id !== null && row.part === 0)
+        this.rememberId(row.event_key, row.event_id);
     const wanted = new Set<EventKey>();
     for (const e of events) {
       if (e.thread !== undefined) wanted.add(e.thread.root);
       if (e.replyTo !== undefined) wanted.add(e.replyTo);
-      if (e.kind === 'reaction' || e.kind === 'edit' || e.kind === 'redaction' || e.kind === 'pin') wanted.add(e.target);
+      if (e.kind === 'reaction' || e.kind === 'edit' || e.kind === 'redaction' || e.kind === 'pin')
+        wanted.add(e.target);
     }
     const missing = [...wanted].filter((k) => !this.eventIds.has(k));
     for (const row of await this.o.state.ledgerFor(missing)) {
-      if (row.status === 'sent' && row.part === 0 && row.event_id !== null) this.rememberId(row.event_key, row.event_id);
+      if (row.status === 'sent' && row.part === 0 && row.event_id !== null)
+        this.rememberId(row.event_key, row.event_id);
     }
     for (const e of events) {
       if (e.kind === 'file' && !this.mediaCache.has(e.media) && !byPart.has(`${e.key}#0`)) {
@@ -166,12 +198,16 @@ export class RoomWriter {
         user: (nativeId) => {
           const key = this.o.catalog.userByNativeId.get(nativeId);
           const user = key === undefined ? undefined : this.o.catalog.users.get(key);
-          return user === undefined ? undefined : { mxid: user.mxid, displayName: user.displayName };
+          return user === undefined
+            ? undefined
+            : { mxid: user.mxid, displayName: user.displayName };
         },
         channel: (nativeId) => {
           const key = this.o.catalog.roomByNativeId.get(nativeId);
           const room = key === undefined ? undefined : this.o.catalog.rooms.get(key);
-          return room === undefined ? undefined : { target: room.alias, name: room.record.name ?? nativeId };
+          return room === undefined
+            ? undefined
+            : { target: room.alias, name: room.record.name ?? nativeId };
         },
       },
       media: (key) => this.mediaCache.get(key),
@@ -186,7 +222,8 @@ export class RoomWriter {
     const outcome = eventToMatrix(event, this.context());
     switch (outcome.outcome) {
       case 'skip':
-        if (byPart.get(`${event.key}#0`)?.status !== 'skipped') await this.skip(event, 0, outcome.reason);
+        if (byPart.get(`${event.key}#0`)?.status !== 'skipped')
+          await this.skip(event, 0, outcome.reason);
         return;
       case 'writer':
         switch (outcome.handledBy) {
@@ -221,14 +258,35 @@ export class RoomWriter {
     });
   }
 
-  private async sendPart(event: TimelineEvent, send: MatrixSend, byPart: Map<string, LedgerRow>): Promise<void> {
+  private async sendPart(
+    event: TimelineEvent,
+    send: MatrixSend,
+    byPart: Map<string, LedgerRow>,
+  ): Promise<void> {
     const sender = this.o.catalog.users.get(event.sender)?.mxid ?? this.o.botUserId;
     // Join-rule changes need power the original author may not have had in Matrix.
-    const asUser = send.kind === 'state' && send.type === 'm.room.join_rules' ? this.o.botUserId : sender;
-    const eventId = await this.tracked(event.key, send.part, event.order, asUser, event.ts, byPart, (txnId) =>
-      send.kind === 'message'
-        ? this.o.client.sendEvent(this.roomId, send.type, txnId, send.content as JsonObject, { userId: asUser, ts: event.ts })
-        : this.o.client.sendState(this.roomId, send.type, send.stateKey, send.content as JsonObject, { userId: asUser, ts: event.ts }),
+    const asUser =
+      send.kind === 'state' && send.type === 'm.room.join_rules' ? this.o.botUserId : sender;
+    const eventId = await this.tracked(
+      event.key,
+      send.part,
+      event.order,
+      asUser,
+      event.ts,
+      byPart,
+      (txnId) =>
+        send.kind === 'message'
+          ? this.o.client.sendEvent(this.roomId, send.type, txnId, send.content as JsonObject, {
+              userId: asUser,
+              ts: event.ts,
+            })
+          : this.o.client.sendState(
+              this.roomId,
+              send.type,
+              send.stateKey,
+              send.content as JsonObject,
+              { userId: asUser, ts: event.ts },
+            ),
     );
     if (send.part === 0) this.rememberId(event.key, eventId);
     if (event.thread !== undefined) this.threadLatest.set(event.thread.root, eventId);
@@ -247,19 +305,30 @@ export class RoomWriter {
     byPart: Map<string, LedgerRow> | undefined,
     send: (txnId: string) => Promise<EventId>,
   ): Promise<string> {
-    const row = byPart?.get(`${key}#${part}`) ?? (await this.o.state.ledgerFor([key])).find((r) => r.part === part);
+    const row =
+      byPart?.get(`${key}#${part}`) ??
+      (await this.o.state.ledgerFor([key])).find((r) => r.part === part);
     if (row?.status === 'sent' && row.event_id !== null) {
       this.result.alreadySent += 1;
       return row.event_id;
     }
     const txnId = row?.txn_id ?? txnIdFor(this.o.appserviceId, key, part);
     if (row === undefined) {
-      await this.o.state.markPending({ event_key: key, part, room_key: this.room.record.key, order_key: orderKey, txn_id: txnId, sender, ts });
+      await this.o.state.markPending({
+        event_key: key,
+        part,
+        room_key: this.room.record.key,
+        order_key: orderKey,
+        txn_id: txnId,
+        sender,
+        ts,
+      });
     }
     const eventId = await send(txnId);
     await this.o.state.markSent(key, part, eventId);
     // End-of-room state ('~pins', '~archive') is not a position in the timeline.
-    if (!orderKey.startsWith('~')) await this.o.state.advanceHighWater(this.room.record.key, orderKey);
+    if (!orderKey.startsWith('~'))
+      await this.o.state.advanceHighWater(this.room.record.key, orderKey);
     this.lastEventId = eventId;
     this.result.sent += 1;
     this.o.onSent?.(this.room.record.key);
@@ -282,22 +351,43 @@ export class RoomWriter {
   }
 
   /** Joins a historical author before their first event (invited first in invite-only rooms). */
-  private async ensureJoined(user: UserKey, trigger: TimelineEvent, byPart: Map<string, LedgerRow>): Promise<void> {
+  private async ensureJoined(
+    user: UserKey,
+    trigger: TimelineEvent,
+    byPart: Map<string, LedgerRow>,
+  ): Promise<void> {
     if (this.members.get(user) === 'join') return;
     const key = `member:${trigger.room}:${user}:${trigger.key}`;
     await this.join(user, key, trigger, byPart);
   }
 
-  private async join(user: UserKey, key: string, at: TimelineEvent, byPart: Map<string, LedgerRow> | undefined): Promise<void> {
+  private async join(
+    user: UserKey,
+    key: string,
+    at: TimelineEvent,
+    byPart: Map<string, LedgerRow> | undefined,
+  ): Promise<void> {
     const mxid = this.o.catalog.user(user).mxid;
     if (this.inviteOnly && this.members.get(user) !== 'invite') {
       await this.tracked(key, 1, at.order, this.o.botUserId, at.ts, byPart, () =>
-        this.o.client.sendState(this.roomId, 'm.room.member', mxid, { membership: 'invite', ...this.directFlag(), ...this.provenance(key, 1) }, { userId: this.o.botUserId, ts: at.ts }),
+        this.o.client.sendState(
+          this.roomId,
+          'm.room.member',
+          mxid,
+          { membership: 'invite', ...this.directFlag(), ...this.provenance(key, 1) },
+          { userId: this.o.botUserId, ts: at.ts },
+        ),
       );
       await this.setMember(user, 'invite');
     }
     await this.tracked(key, 0, at.order, mxid, at.ts, byPart, () =>
-      this.o.client.sendState(this.roomId, 'm.room.member', mxid, { membership: 'join', ...this.provenance(key, 0) }, { userId: mxid, ts: at.ts }),
+      this.o.client.sendState(
+        this.roomId,
+        'm.room.member',
+        mxid,
+        { membership: 'join', ...this.provenance(key, 0) },
+        { userId: mxid, ts: at.ts },
+      ),
     );
     await this.setMember(user, 'join');
   }
@@ -307,7 +397,10 @@ export class RoomWriter {
     await this.o.state.setMembership(this.room.record.key, user, membership);
   }
 
-  private async membership(event: Extract<TimelineEvent, { kind: 'membership' }>, byPart: Map<string, LedgerRow>): Promise<void> {
+  private async membership(
+    event: Extract<TimelineEvent, { kind: 'membership' }>,
+    byPart: Map<string, LedgerRow>,
+  ): Promise<void> {
     const target = this.o.catalog.users.get(event.target);
     if (target === undefined) {
       await this.skip(event, 0, 'unknown_member');
@@ -328,7 +421,13 @@ export class RoomWriter {
           return;
         }
         await this.tracked(event.key, 0, event.order, this.o.botUserId, event.ts, byPart, () =>
-          this.o.client.sendState(this.roomId, 'm.room.member', target.mxid, { membership: 'invite', ...this.provenance(event.key, 0) }, { userId: this.o.botUserId, ts: event.ts }),
+          this.o.client.sendState(
+            this.roomId,
+            'm.room.member',
+            target.mxid,
+            { membership: 'invite', ...this.provenance(event.key, 0) },
+            { userId: this.o.botUserId, ts: event.ts },
+          ),
         );
         await this.setMember(event.target, 'invite');
         return;
@@ -343,7 +442,13 @@ export class RoomWriter {
         const membership = event.membership === 'ban' ? 'ban' : 'leave';
         const actor = self ? target.mxid : this.o.botUserId;
         await this.tracked(event.key, 0, event.order, actor, event.ts, byPart, () =>
-          this.o.client.sendState(this.roomId, 'm.room.member', target.mxid, { membership, ...this.provenance(event.key, 0) }, { userId: actor, ts: event.ts }),
+          this.o.client.sendState(
+            this.roomId,
+            'm.room.member',
+            target.mxid,
+            { membership, ...this.provenance(event.key, 0) },
+            { userId: actor, ts: event.ts },
+          ),
         );
         await this.setMember(event.target, membership);
         return;
@@ -351,15 +456,48 @@ export class RoomWriter {
     }
   }
 
-  private async redaction(event: Extract<TimelineEvent, { kind: 'redaction' }>, byPart: Map<string, LedgerRow>): Promise<void> {
-    if (!byPart.has(`${event.key}#0`)) await this.skip(event, 0, 'redaction_not_supported_yet');
+  /**
+   * Redactions are sent as the redacting user when they are the original sender, else as the
+   * bot (which holds the power to redact). A redaction of an event never sent is skipped.
+   */
+  private async redaction(
+    event: Extract<TimelineEvent, { kind: 'redaction' }>,
+    byPart: Map<string, LedgerRow>,
+  ): Promise<void> {
+    const target = this.eventIds.get(event.target);
+    if (target === undefined) {
+      if (!byPart.has(`${event.key}#0`)) await this.skip(event, 0, 'redaction_target_missing');
+      return;
+    }
+    const redactor = this.o.catalog.users.get(event.sender)?.mxid;
+    const targetSender = (await this.o.state.ledgerFor([event.target])).find(
+      (r) => r.part === 0,
+    )?.sender;
+    // Users may redact their own events; anyone else's needs the bot's power.
+    const own = redactor !== undefined && redactor === targetSender;
+    const sender = own ? redactor : this.o.botUserId;
+    if (own) await this.ensureJoined(event.sender, event, byPart);
+    const content: JsonObject = {
+      ...(event.reason === undefined ? {} : { reason: event.reason }),
+      ...this.provenance(event.key, 0),
+    };
+    await this.tracked(event.key, 0, event.order, sender, event.ts, byPart, (txnId) =>
+      this.o.client.redact(this.roomId, target as EventId, txnId, content, {
+        userId: sender,
+        ts: event.ts,
+      }),
+    );
   }
 
   /** End of the room: pins, read-only for archived rooms, read markers. */
   private async finishRoom(roomKey: RoomKey): Promise<void> {
     const pins = (await this.o
       .db('events as e')
-      .join('matrix_ledger as l', (j) => j.on('l.event_key', '=', this.o.db.raw(`e.payload->>'target'`)).andOn('l.part', '=', this.o.db.raw('0')))
+      .join('matrix_ledger as l', (j) =>
+        j
+          .on('l.event_key', '=', this.o.db.raw(`e.payload->>'target'`))
+          .andOn('l.part', '=', this.o.db.raw('0')),
+      )
       .where({ 'e.room_key': roomKey, 'e.kind': 'pin', 'l.status': 'sent' })
       .orderBy('e.order_key')
       .select('l.event_id', 'e.ts')) as { event_id: string; ts: number }[];
@@ -368,7 +506,13 @@ export class RoomWriter {
       const key = `pins:${roomKey}:${ids.length}:${ids[ids.length - 1] ?? ''}`;
       const ts = Math.max(...pins.map((p) => Number(p.ts)));
       await this.tracked(key, 0, '~pins', this.o.botUserId, ts, undefined, () =>
-        this.o.client.sendState(this.roomId, 'm.room.pinned_events', '', { pinned: ids, ...this.provenance(key, 0) }, { userId: this.o.botUserId, ts }),
+        this.o.client.sendState(
+          this.roomId,
+          'm.room.pinned_events',
+          '',
+          { pinned: ids, ...this.provenance(key, 0) },
+          { userId: this.o.botUserId, ts },
+        ),
       );
     }
     if (this.room.record.isArchived) {
@@ -376,7 +520,13 @@ export class RoomWriter {
       const current = (await this.o.client.getState(this.roomId, 'm.room.power_levels', '')) ?? {};
       if (current.events_default !== 100) {
         await this.tracked(key, 0, '~archive', this.o.botUserId, Date.now(), undefined, () =>
-          this.o.client.sendState(this.roomId, 'm.room.power_levels', '', { ...current, events_default: 100, ...this.provenance(key, 0) }, { userId: this.o.botUserId }),
+          this.o.client.sendState(
+            this.roomId,
+            'm.room.power_levels',
+            '',
+            { ...current, events_default: 100, ...this.provenance(key, 0) },
+            { userId: this.o.botUserId },
+          ),
         );
       }
     }
@@ -384,7 +534,8 @@ export class RoomWriter {
       for (const [user, membership] of this.members) {
         if (membership !== 'join' || user === botKey) continue;
         const mxid = this.o.catalog.users.get(user)?.mxid;
-        if (mxid !== undefined) await this.o.client.setReadMarkers(this.roomId, mxid, this.lastEventId as EventId);
+        if (mxid !== undefined)
+          await this.o.client.setReadMarkers(this.roomId, mxid, this.lastEventId as EventId);
       }
     }
   }
