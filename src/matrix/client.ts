@@ -80,6 +80,12 @@ export interface SendOptions {
   userId?: UserId;
   /** Original time in ms since the epoch (`?ts=`, sets `origin_server_ts`); "now" if omitted. */
   ts?: number;
+  /**
+   * `throttle_only` hands ambiguous failures (5xx, lost responses) back to the caller instead of
+   * resending: a resend is only safe after checking the event did not land, since Synapse's
+   * transaction cache does not survive a restart. Default `idempotent`.
+   */
+  retry?: 'idempotent' | 'throttle_only';
 }
 
 export interface MessagesOptions {
@@ -357,7 +363,7 @@ export class MatrixClient {
       path: CS + encodePath`/rooms/${roomId}/send/${type}/${txnId}`,
       query: { user_id: options.userId, ts: options.ts },
       body: { kind: 'json', value: content },
-      retry: 'idempotent',
+      retry: options.retry ?? 'idempotent',
     };
     return requireString(spec, await this.#request(spec), 'event_id', isEventId);
   }
@@ -378,7 +384,7 @@ export class MatrixClient {
       path: CS + encodePath`/rooms/${roomId}/redact/${eventId}/${txnId}`,
       query: { user_id: options.userId, ts: options.ts },
       body: { kind: 'json', value: content },
-      retry: 'idempotent',
+      retry: options.retry ?? 'idempotent',
     };
     return requireString(spec, await this.#request(spec), 'event_id', isEventId);
   }
@@ -400,7 +406,7 @@ export class MatrixClient {
       path: CS + encodePath`/rooms/${roomId}/state/${type}/${stateKey}`,
       query: { user_id: options.userId, ts: options.ts },
       body: { kind: 'json', value: content },
-      retry: 'idempotent',
+      retry: options.retry ?? 'idempotent',
     };
     return requireString(spec, await this.#request(spec), 'event_id', isEventId);
   }

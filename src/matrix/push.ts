@@ -37,6 +37,8 @@ export interface PushOptions {
   /** Lease length; a crashed process's rooms become free after it. */
   leaseMs?: number;
   onProgress?: (p: PushProgress) => void;
+  /** Injectable for tests: waits between checked resends. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface PushProgress {
@@ -132,6 +134,7 @@ export async function push(o: PushOptions): Promise<PushSummary> {
             o.onProgress?.(progress);
           },
           onHeartbeat: () => state.renewLease(roomKey, owner, leaseMs),
+          sleep: o.sleep,
         });
         const result = await writer.write(roomKey, roomId);
         summary.events.sent += result.sent;

@@ -20,6 +20,7 @@ import type {
 } from '../model/index.js';
 import { eventFromRow, type EventRow } from '../store/event-payload.js';
 import type { MatrixClient } from './client.js';
+import { MatrixHttpError, MatrixNetworkError } from './client-errors.js';
 import {
   eventToMatrix,
   PROVENANCE_KEY,
@@ -53,6 +54,8 @@ export interface RoomWriterOptions {
   onSent?: (roomKey: RoomKey) => void;
   /** Called every few events so the caller can renew the room's lease. */
   onHeartbeat?: () => Promise<void>;
+  /** Injectable for tests; waits between checked resends. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface RoomWriteResult {
@@ -67,6 +70,12 @@ export interface RoomWriteResult {
 /** Relation-like events may be appended late: their position does not matter to clients. */
 const LATE_OK = new Set<TimelineEvent['kind']>(['reaction', 'pin', 'edit', 'redaction']);
 const EVENT_ID_CACHE_LIMIT = 100_000;
+/**
+ * Sends are never resent blindly by the client: after an ambiguous failure the writer first
+ * looks for the event in the room (see `tracked`).
+ */
+const ONCE = { retry: 'throttle_only' } as const;
+const AMBIGUOUS_ATTEMPTS = 10;
 /** Ledger note of pin events: they are applied as one m.room.pinned_events state at the end. */
 const PINNED_AT_END = 'pinned_at_end';
 
@@ -279,13 +288,14 @@ export class RoomWriter {
           ? this.o.client.sendEvent(this.roomId, send.type, txnId, send.content as JsonObject, {
               userId: asUser,
               ts: event.ts,
+              ...ONCE,
             })
           : this.o.client.sendState(
               this.roomId,
               send.type,
               send.stateKey,
               send.content as JsonObject,
-              { userId: asUser, ts: event.ts },
+              { userId: asUser, ts: event.ts, ...ONCE },
             ),
     );
     if (send.part === 0) this.rememberId(event.key, eventId);
@@ -324,7 +334,7 @@ export class RoomWriter {
         ts,
       });
     }
-    const eventId = await send(txnId);
+    const eventId = await this.sendChecked(key, part, () => send(txnId));
     await this.o.state.markSent(key, part, eventId);
     // End-of-room state ('~pins', '~archive') is not a position in the timeline.
     if (!orderKey.startsWith('~'))
@@ -334,6 +344,42 @@ export class RoomWriter {
     this.o.onSent?.(this.room.record.key);
     if (this.result.sent % 50 === 0) await this.o.onHeartbeat?.();
     return eventId;
+  }
+
+  /**
+   * One send, resent only after checking it did not land: when a response is lost (5xx,
+   * connection reset) the event may be stored, and Synapse's transaction cache does not survive
+   * a restart, so a blind resend could duplicate it.
+   */
+  private async sendChecked(
+    key: string,
+    part: number,
+    send: () => Promise<EventId>,
+  ): Promise<string> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await send();
+      } catch (e) {
+        if (!isAmbiguousFailure(e) || attempt >= AMBIGUOUS_ATTEMPTS) throw e;
+        this.o.logger.warn(
+          { key, part, attempt, err: e instanceof Error ? e.message : String(e) },
+          'send failed; checking the room before resending',
+        );
+        await (this.o.sleep ?? defaultSleep)(Math.min(30_000, 250 * 2 ** (attempt - 1)));
+        const landed = await this.findInTail(key, part).catch(() => undefined);
+        if (landed !== undefined) return landed;
+      }
+    }
+  }
+
+  /** The event ID of a provenance key in the room's last events, if it is there. */
+  private async findInTail(key: string, part: number): Promise<string | undefined> {
+    const page = await this.o.client.messages(this.roomId, { dir: 'b', limit: 50 });
+    for (const ev of page.chunk) {
+      const p = ev.content[PROVENANCE_KEY] as { key?: unknown; part?: unknown } | undefined;
+      if (p?.key === key && p.part === part) return ev.event_id;
+    }
+    return undefined;
   }
 
   private provenance(key: string, part: number): JsonObject {
@@ -375,7 +421,7 @@ export class RoomWriter {
           'm.room.member',
           mxid,
           { membership: 'invite', ...this.directFlag(), ...this.provenance(key, 1) },
-          { userId: this.o.botUserId, ts: at.ts },
+          { userId: this.o.botUserId, ts: at.ts, ...ONCE },
         ),
       );
       await this.setMember(user, 'invite');
@@ -386,7 +432,7 @@ export class RoomWriter {
         'm.room.member',
         mxid,
         { membership: 'join', ...this.provenance(key, 0) },
-        { userId: mxid, ts: at.ts },
+        { userId: mxid, ts: at.ts, ...ONCE },
       ),
     );
     await this.setMember(user, 'join');
@@ -426,7 +472,7 @@ export class RoomWriter {
             'm.room.member',
             target.mxid,
             { membership: 'invite', ...this.provenance(event.key, 0) },
-            { userId: this.o.botUserId, ts: event.ts },
+            { userId: this.o.botUserId, ts: event.ts, ...ONCE },
           ),
         );
         await this.setMember(event.target, 'invite');
@@ -447,7 +493,7 @@ export class RoomWriter {
             'm.room.member',
             target.mxid,
             { membership, ...this.provenance(event.key, 0) },
-            { userId: actor, ts: event.ts },
+            { userId: actor, ts: event.ts, ...ONCE },
           ),
         );
         await this.setMember(event.target, membership);
@@ -485,6 +531,7 @@ export class RoomWriter {
       this.o.client.redact(this.roomId, target as EventId, txnId, content, {
         userId: sender,
         ts: event.ts,
+        ...ONCE,
       }),
     );
   }
@@ -511,7 +558,7 @@ export class RoomWriter {
           'm.room.pinned_events',
           '',
           { pinned: ids, ...this.provenance(key, 0) },
-          { userId: this.o.botUserId, ts },
+          { userId: this.o.botUserId, ts, ...ONCE },
         ),
       );
     }
@@ -525,7 +572,7 @@ export class RoomWriter {
             'm.room.power_levels',
             '',
             { ...current, events_default: 100, ...this.provenance(key, 0) },
-            { userId: this.o.botUserId },
+            { userId: this.o.botUserId, ...ONCE },
           ),
         );
       }
@@ -539,6 +586,15 @@ export class RoomWriter {
       }
     }
   }
+}
+
+const defaultSleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A failure after which the request may or may not have been applied. */
+function isAmbiguousFailure(e: unknown): boolean {
+  if (e instanceof MatrixNetworkError) return true;
+  return e instanceof MatrixHttpError && e.status >= 500;
 }
 
 /** The bot is always joined (it created the room); it has no model key of its own. */
