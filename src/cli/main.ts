@@ -10,7 +10,7 @@ import { storeStatus } from '../store/status.js';
 import { openStore, type Store } from '../store/store.js';
 import { createCliLogger } from './cli-logger.js';
 import { runCheck } from './commands/check.js';
-import { runIngestSlack } from './commands/ingest-slack.js';
+import { runIngest } from './commands/ingest.js';
 import { runPush } from './commands/push.js';
 import { runVerify } from './commands/verify.js';
 import { runRegistration } from './commands/registration.js';
@@ -75,27 +75,44 @@ function print(json: boolean, value: unknown, text: () => string): void {
 program
   .command('check')
   .description('Read an export and report what it holds and what would be lost; writes nothing')
-  .argument('<path>', 'Slack export (zip or folder)')
+  .argument(
+    '<path>',
+    'the export: Slack zip or folder, Element JSON/zip/folder, matrix-archive file',
+  )
+  .addOption(
+    new Option('--kind <kind>', 'what the export is')
+      .choices(['slack', 'element', 'matrix-archive'] as const)
+      .default('slack' as const),
+  )
   .option('--json', 'print the summary as JSON')
-  .option('--skip-bad-files', 'skip day files that are not valid JSON (counted) instead of failing')
-  .option('--workspace-name <name>', 'name of the workspace space')
+  .option(
+    '--skip-bad-files',
+    'Slack: skip day files that are not valid JSON (counted) instead of failing',
+  )
+  .option('--workspace-name <name>', 'Slack: name of the workspace space')
+  .option('--server-name <name>', 'matrix-archive: server name of localpart-only senders')
+  .option('--timezone <zone>', 'matrix-archive: IANA time zone of its naive timestamps', 'UTC')
   .action(async (path, opts) => {
     const { globals, logger } = context();
     const config = loadConfig(globals.config);
-    const summary = await runCheck(path, {
+    const summary = await runCheck(opts.kind, path, {
+      logger,
       skipBadFiles: opts.skipBadFiles === true,
       workspaceName: opts.workspaceName ?? config.slack.workspaceName,
+      serverName: opts.serverName,
+      timezone: opts.timezone,
       progress: opts.json !== true,
-      logger,
     });
     print(opts.json === true, summary, () => renderContentSummary(summary));
   });
 
-const ingestCommand = program.command('ingest').description('Read an export into the store');
+const ingestCommand = program
+  .command('ingest')
+  .description('Read an export into the store; re-running adds only what is new');
 
 ingestCommand
   .command('slack')
-  .description('Ingest a Slack workspace export (zip or folder); re-running adds only what is new')
+  .description('Ingest a Slack workspace export (zip or folder)')
   .argument('<path>', 'Slack export (zip or folder)')
   .option('--json', 'print the summary as JSON')
   .option('--skip-bad-files', 'skip day files that are not valid JSON (counted) instead of failing')
@@ -104,11 +121,48 @@ ingestCommand
     const { globals, logger } = context();
     const config = loadConfig(globals.config);
     const summary = await withStore(globals, logger, (store) =>
-      runIngestSlack(path, store, {
+      runIngest('slack', path, store, {
+        logger,
         skipBadFiles: opts.skipBadFiles === true,
         workspaceName: opts.workspaceName ?? config.slack.workspaceName,
         progress: opts.json !== true,
+      }),
+    );
+    print(opts.json === true, summary, () => renderIngestSummary(summary));
+  });
+
+ingestCommand
+  .command('element')
+  .description(
+    'Ingest an Element "Export Chat" JSON export (bare .json, zip or folder); exports of one room merge',
+  )
+  .argument('<path>', 'Element export')
+  .option('--json', 'print the summary as JSON')
+  .action(async (path, opts) => {
+    const { globals, logger } = context();
+    const summary = await withStore(globals, logger, (store) =>
+      runIngest('element', path, store, { logger, progress: opts.json !== true }),
+    );
+    print(opts.json === true, summary, () => renderIngestSummary(summary));
+  });
+
+ingestCommand
+  .command('matrix-archive')
+  .description(
+    'Ingest a matrix-archive dump: JSON/YAML export, mongoexport JSON lines, or raw event files',
+  )
+  .argument('<path>', 'matrix-archive file')
+  .option('--server-name <name>', 'server name of localpart-only senders (JSON/YAML exports)')
+  .option('--timezone <zone>', 'IANA time zone the dump’s naive timestamps were written in', 'UTC')
+  .option('--json', 'print the summary as JSON')
+  .action(async (path, opts) => {
+    const { globals, logger } = context();
+    const summary = await withStore(globals, logger, (store) =>
+      runIngest('matrix-archive', path, store, {
         logger,
+        serverName: opts.serverName,
+        timezone: opts.timezone,
+        progress: opts.json !== true,
       }),
     );
     print(opts.json === true, summary, () => renderIngestSummary(summary));

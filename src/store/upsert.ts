@@ -36,6 +36,11 @@ interface Column<R> {
   value: (record: R) => string | number | boolean | null;
   /** Compared to decide whether a conflicting row changed (default true). */
   compared?: boolean;
+  /**
+   * A source that does not know the value (null) never erases what another source said: one
+   * export of a room may carry its name, another not.
+   */
+  keepWhenNull?: boolean;
 }
 
 async function upsert<R>(
@@ -52,8 +57,16 @@ async function upsert<R>(
   const casts = columns.map((c) => `?::${c.type === 'jsonb' ? 'text' : c.type}[]`);
   const selects = columns.map((c) => (c.type === 'jsonb' ? `${c.name}::jsonb` : c.name));
   const compared = columns.filter((c) => c.compared !== false && c.name !== 'key');
-  const changed = compared.map((c) => `${table}.${c.name} is distinct from excluded.${c.name}`);
-  const sets = compared.map((c) => `${c.name} = excluded.${c.name}`);
+  const changed = compared.map((c) =>
+    c.keepWhenNull === true
+      ? `(excluded.${c.name} is not null and ${table}.${c.name} is distinct from excluded.${c.name})`
+      : `${table}.${c.name} is distinct from excluded.${c.name}`,
+  );
+  const sets = compared.map((c) =>
+    c.keepWhenNull === true
+      ? `${c.name} = coalesce(excluded.${c.name}, ${table}.${c.name})`
+      : `${c.name} = excluded.${c.name}`,
+  );
   const sql = `
     insert into ${table} (${names.join(', ')}, first_run, last_changed_run)
     select ${selects.join(', ')}, ${runId}, ${runId}
@@ -76,10 +89,10 @@ const USER_COLUMNS: readonly Column<UserRecord>[] = [
   { name: 'source_key', type: 'text', value: (u) => u.source },
   { name: 'native_id', type: 'text', value: (u) => u.nativeId },
   { name: 'display_name', type: 'text', value: (u) => u.displayName },
-  { name: 'handle', type: 'text', value: (u) => opt(u.handle) },
-  { name: 'real_name', type: 'text', value: (u) => opt(u.realName) },
-  { name: 'email', type: 'text', value: (u) => opt(u.email) },
-  { name: 'avatar_url', type: 'text', value: (u) => opt(u.avatarUrl) },
+  { name: 'handle', type: 'text', value: (u) => opt(u.handle), keepWhenNull: true },
+  { name: 'real_name', type: 'text', value: (u) => opt(u.realName), keepWhenNull: true },
+  { name: 'email', type: 'text', value: (u) => opt(u.email), keepWhenNull: true },
+  { name: 'avatar_url', type: 'text', value: (u) => opt(u.avatarUrl), keepWhenNull: true },
   { name: 'is_bot', type: 'boolean', value: (u) => u.isBot },
   { name: 'is_deleted', type: 'boolean', value: (u) => u.isDeleted },
   { name: 'is_placeholder', type: 'boolean', value: (u) => u.isPlaceholder },
@@ -107,15 +120,15 @@ const ROOM_COLUMNS: readonly Column<RoomRecord>[] = [
   { name: 'source_key', type: 'text', value: (r) => r.source },
   { name: 'native_id', type: 'text', value: (r) => r.nativeId },
   { name: 'kind', type: 'text', value: (r) => r.kind },
-  { name: 'name', type: 'text', value: (r) => opt(r.name) },
-  { name: 'topic', type: 'text', value: (r) => opt(r.topic) },
-  { name: 'purpose', type: 'text', value: (r) => opt(r.purpose) },
-  { name: 'created_at_ms', type: 'bigint', value: (r) => opt(r.createdAt) },
-  { name: 'creator', type: 'text', value: (r) => opt(r.creator) },
+  { name: 'name', type: 'text', value: (r) => opt(r.name), keepWhenNull: true },
+  { name: 'topic', type: 'text', value: (r) => opt(r.topic), keepWhenNull: true },
+  { name: 'purpose', type: 'text', value: (r) => opt(r.purpose), keepWhenNull: true },
+  { name: 'created_at_ms', type: 'bigint', value: (r) => opt(r.createdAt), keepWhenNull: true },
+  { name: 'creator', type: 'text', value: (r) => opt(r.creator), keepWhenNull: true },
   { name: 'is_archived', type: 'boolean', value: (r) => r.isArchived },
   { name: 'is_general', type: 'boolean', value: (r) => r.isGeneral },
   { name: 'members', type: 'jsonb', value: (r) => JSON.stringify(r.members) },
-  { name: 'parent', type: 'text', value: (r) => opt(r.parent) },
+  { name: 'parent', type: 'text', value: (r) => opt(r.parent), keepWhenNull: true },
 ];
 
 export function upsertRooms(

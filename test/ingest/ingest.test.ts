@@ -124,3 +124,33 @@ describe.each(storeBackends)('ingest into %s', (backend) => {
     expect(await count('sources')).toBe(0);
   });
 });
+
+describe('upserts across sources', () => {
+  it('a source that does not know a room name does not erase it', async () => {
+    const t = await createTestStore('postgres');
+    try {
+      const { upsertRooms, upsertSource } = await import('../../src/store/upsert.js');
+      const { roomKey, sourceKey } = await import('../../src/model/index.js');
+      const source = sourceKey('test:one');
+      await upsertSource(t.store.knex, { key: source, kind: 'element', name: 'one' });
+      const base = {
+        key: roomKey('matrix:!r:x'),
+        source,
+        nativeId: '!r:x',
+        kind: 'private' as const,
+        isArchived: false,
+        isGeneral: false,
+        members: [],
+      };
+      await upsertRooms(t.store.knex, [{ ...base, name: 'Reef', topic: 'corals' }], 1);
+      const second = await upsertRooms(t.store.knex, [{ ...base }], 2);
+      expect(second).toEqual({ added: 0, updated: 0, existing: 1 });
+      const third = await upsertRooms(t.store.knex, [{ ...base, name: 'Reef survey' }], 3);
+      expect(third.updated).toBe(1);
+      const row = (await t.store.knex('rooms').first()) as { name: string; topic: string };
+      expect(row).toMatchObject({ name: 'Reef survey', topic: 'corals' });
+    } finally {
+      await t.dispose();
+    }
+  });
+});

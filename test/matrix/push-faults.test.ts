@@ -5,7 +5,7 @@
  * independent exactly-once check of test/support/exactly-once.ts over the fake's own records.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runIngestSlack } from '../../src/cli/commands/ingest-slack.js';
+import { runIngest } from '../../src/cli/commands/ingest.js';
 import { silentLogger } from '../../src/logger.js';
 import { IdentityMapper } from '../../src/mapping/identity.js';
 import { MatrixClient } from '../../src/matrix/client.js';
@@ -43,7 +43,7 @@ const isCreateRoom = (m: FakeMethod, p: string) => m === 'POST' && p.endsWith('/
 
 beforeEach(async () => {
   testStore = await createTestStore('postgres');
-  const ingest = await runIngestSlack(MODERN, testStore.store, {
+  const ingest = await runIngest('slack', MODERN, testStore.store, {
     skipBadFiles: false,
     progress: false,
     logger: silentLogger,

@@ -1,0 +1,44 @@
+/**
+ * Which adapter reads an input: the one place the CLI branches on source kind. `check` and
+ * every `ingest` subcommand go through here, so they count exactly the same items.
+ */
+import type { Logger } from '../logger.js';
+import type { SourceItem, SourceKind } from '../model/index.js';
+import { elementExportItems } from '../sources/element/index.js';
+import { matrixArchiveItems } from '../sources/matrix-archive/index.js';
+import { slackExportItems } from '../sources/slack/index.js';
+
+export interface SourceOptions {
+  logger: Logger;
+  /** Slack: skip day files that are not valid JSON. */
+  skipBadFiles?: boolean;
+  /** Slack: name of the workspace space. */
+  workspaceName?: string;
+  /** matrix-archive: server name of localpart-only senders. */
+  serverName?: string;
+  /** matrix-archive: IANA zone of its naive timestamps. */
+  timezone?: string;
+}
+
+export function sourceItems(
+  kind: SourceKind,
+  path: string,
+  o: SourceOptions,
+): AsyncGenerator<SourceItem> {
+  switch (kind) {
+    case 'slack':
+      return slackExportItems(path, {
+        logger: o.logger,
+        skipBadFiles: o.skipBadFiles,
+        workspaceName: o.workspaceName,
+      });
+    case 'element':
+      return elementExportItems(path, { logger: o.logger });
+    case 'matrix-archive':
+      return matrixArchiveItems(path, {
+        logger: o.logger,
+        serverName: o.serverName,
+        timezone: o.timezone,
+      });
+  }
+}
