@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runIngestElement } from '../../../src/cli/commands/ingest-element.js';
+import { runIngest } from '../../../src/cli/commands/ingest.js';
 import { ingest } from '../../../src/ingest/ingest.js';
 import { silentLogger } from '../../../src/logger.js';
 import { elementExportItems } from '../../../src/sources/element/index.js';
@@ -102,7 +102,7 @@ describe('Merging two overlapping Element exports of one room', () => {
   });
 
   it('is what `ferry ingest element` runs', async () => {
-    const s = await runIngestElement(SECOND, t.store, { progress: false, logger: silentLogger });
+    const s = await runIngest('element', SECOND, t.store, { progress: false, logger: silentLogger });
     expect(s.source).toMatchObject({ key: 'element:!ferry:example.org:Alice', kind: 'element' });
     expect(s.added.events).toBe(0);
     expect(s.skipped).toMatchObject({ unsupported_event: 3, missing_content: 1 });
