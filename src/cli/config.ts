@@ -25,6 +25,50 @@ export const configSchema = z
           .optional(),
       })
       .default({}),
+    identity: z
+      .object({
+        userTemplate: z
+          .string()
+          .describe(
+            'Ghost localpart template: {prefix} (matrix.userPrefix), {kind} (slack, matrix), {id} (source ID), {name} (source handle).',
+          )
+          .default('{prefix}{kind}_{id}'),
+        users: z
+          .record(z.string(), z.string())
+          .describe(
+            'Explicit mappings: source user ID (U01ABC, @alice:matrix.org) or email → existing Matrix user ID.',
+          )
+          .default({}),
+        usersCsv: z
+          .string()
+          .describe('CSV file of more explicit mappings: source ID or email, Matrix user ID.')
+          .optional(),
+        matchEmails: z
+          .boolean()
+          .describe(
+            'Map users to existing accounts with the same email (admin API; admin token in $FERRY_ADMIN_TOKEN).',
+          )
+          .default(false),
+        matrixServers: z
+          .record(z.string(), z.enum(['local', 'ghost']))
+          .describe(
+            'Remote Matrix servers whose users have accounts of the same localpart here (local), or become ghosts (ghost, the default).',
+          )
+          .default({}),
+      })
+      .strict()
+      .default({
+        userTemplate: '{prefix}{kind}_{id}',
+        users: {},
+        matchEmails: false,
+        matrixServers: {},
+      }),
+    rooms: z
+      .record(z.string(), z.string())
+      .describe(
+        'Source room (ID or key) → existing Matrix room ID or alias to write into instead of creating a room.',
+      )
+      .default({}),
     matrix: z
       .object({
         homeserver: z

@@ -11,6 +11,7 @@ import { openStore, type Store } from '../store/store.js';
 import { createCliLogger } from './cli-logger.js';
 import { runCheck } from './commands/check.js';
 import { runIngest } from './commands/ingest.js';
+import { runPlan } from './commands/plan.js';
 import { runPush } from './commands/push.js';
 import { runVerify } from './commands/verify.js';
 import { runRegistration } from './commands/registration.js';
@@ -18,6 +19,7 @@ import { loadConfig, storeSelection } from './config.js';
 import {
   renderContentSummary,
   renderIngestSummary,
+  renderPlan,
   renderPushSummary,
   renderStatus,
   renderVerifySummary,
@@ -194,6 +196,10 @@ program
     '--non-exclusive',
     'do not claim the namespaces exclusively (for the switch after the import)',
   )
+  .option(
+    '--claim-local-users',
+    'also let ferry write as existing local accounts (identity mapping), non-exclusively',
+  )
   .option('--force', 'replace an existing file')
   .option('--json', 'print the result as JSON')
   .action(async (opts) => {
@@ -207,6 +213,7 @@ program
       aliasPrefix: opts.aliasPrefix ?? config.matrix.aliasPrefix,
       senderLocalpart: opts.senderLocalpart,
       exclusive: opts.nonExclusive !== true,
+      claimLocalUsers: opts.claimLocalUsers === true,
       force: opts.force === true,
     });
     print(opts.json === true, report, () =>
@@ -218,6 +225,26 @@ program
         report.homeserver_yaml.replace(/^/gm, '  '),
       ].join('\n'),
     );
+  });
+
+program
+  .command('plan')
+  .description('Dry run of push: the identity mapping and what would be created; writes nothing')
+  .option('--homeserver <url>', 'client-server API base URL (config matrix.homeserver)')
+  .option('--registration <file>', 'appservice registration file (config matrix.registration)')
+  .option('--json', 'print the plan as JSON')
+  .action(async (opts) => {
+    const { globals, logger } = context();
+    const config = loadConfig(globals.config);
+    const plan = await withStore(globals, logger, (store) =>
+      runPlan(
+        store,
+        config,
+        { homeserver: opts.homeserver, registration: opts.registration },
+        logger,
+      ),
+    );
+    print(opts.json === true, plan, () => renderPlan(plan));
   });
 
 program

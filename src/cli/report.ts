@@ -1,6 +1,7 @@
 /** Human-readable renderings of the summaries; `--json` prints the objects themselves. */
 import type { IngestSummary } from '../ingest/ingest.js';
 import type { ContentSummary } from '../ingest/summary.js';
+import type { PushPlan } from '../matrix/plan.js';
 import type { PushSummary } from '../matrix/push.js';
 import type { VerifySummary } from '../matrix/verify.js';
 import type { StoreStatus } from '../store/status.js';
@@ -149,5 +150,25 @@ export function renderVerifySummary(s: VerifySummary): string {
     );
     for (const example of room.examples) out.push(`    ${example}`);
   }
+  return out.join('\n');
+}
+
+export function renderPlan(p: PushPlan): string {
+  const out = [
+    `Users: ${p.users.total} (${byKey({ ...p.users.by_origin })}); ${p.users.to_create} ghost accounts to create`,
+  ];
+  for (const u of p.users.list.slice(0, 50)) {
+    out.push(
+      `  ${u.user.padEnd(28)} → ${u.mxid}  (${u.origin}${u.create ? ', new' : ''})  ${u.name}`,
+    );
+  }
+  if (p.users.list.length > 50) out.push(`  … ${p.users.list.length - 50} more (--json lists all)`);
+  out.push(`Rooms: ${p.rooms.total}; ${p.rooms.to_create} to create`);
+  for (const r of p.rooms.list) {
+    out.push(
+      `  ${r.room.padEnd(28)} → ${r.target}  (${r.action.replaceAll('_', ' ')}, ${r.events_to_send} events to send)  ${r.name ?? ''}`,
+    );
+  }
+  out.push(`Events: ${p.events.to_send} to send, ${p.events.already_sent} already sent`);
   return out.join('\n');
 }

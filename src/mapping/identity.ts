@@ -11,6 +11,8 @@ import type { SourceKind } from '../model/index.js';
 
 export interface IdentityOptions {
   serverName: string;
+  /** Ghost localpart template (see identity-rules.ts); default `{prefix}{kind}_{id}`. */
+  template?: string;
   /** Prefix of ghost localparts; must match the registration's user namespace. */
   userPrefix: string;
   /** Prefix of room alias localparts; must match the registration's alias namespace. */
@@ -45,13 +47,24 @@ export class IdentityMapper {
    * Element exports and matrix-archive dumps name the same Matrix users, so both map into one
    * `matrix` namespace: `@alice:matrix.org` → `<prefix>matrix_alice_matrix.org`.
    */
-  ghostLocalpart(kind: SourceKind, nativeId: string): string {
+  ghostLocalpart(kind: SourceKind, nativeId: string, handle?: string): string {
     const id = namespaceOf(kind) === 'matrix' ? nativeId.replace(/^@/, '') : nativeId;
-    return `${this.options.userPrefix}${namespaceOf(kind)}_${sanitizeLocalpart(id)}`;
+    const template = this.options.template ?? '{prefix}{kind}_{id}';
+    return template
+      .replaceAll('{prefix}', this.options.userPrefix)
+      .replaceAll('{kind}', namespaceOf(kind))
+      .replaceAll('{id}', sanitizeLocalpart(id))
+      .replaceAll('{name}', sanitizeLocalpart(handle ?? id));
   }
 
-  ghostUserId(kind: SourceKind, nativeId: string): `@${string}:${string}` {
-    return `@${this.ghostLocalpart(kind, nativeId)}:${this.options.serverName}`;
+  ghostUserId(kind: SourceKind, nativeId: string, handle?: string): `@${string}:${string}` {
+    return `@${this.ghostLocalpart(kind, nativeId, handle)}:${this.options.serverName}`;
+  }
+
+  /** The ghost ID from the default template, which is unique per source user. */
+  uniqueGhostUserId(kind: SourceKind, nativeId: string): `@${string}:${string}` {
+    const id = namespaceOf(kind) === 'matrix' ? nativeId.replace(/^@/, '') : nativeId;
+    return `@${this.options.userPrefix}${namespaceOf(kind)}_${sanitizeLocalpart(id)}:${this.options.serverName}`;
   }
 
   aliasLocalpart(kind: SourceKind, nativeRoomId: string): string {

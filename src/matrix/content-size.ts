@@ -22,7 +22,8 @@ export function contentBytes(content: unknown): number {
 /** Bytes one code point takes inside a JSON string literal (UTF-8, escapes included). */
 export function jsonCodePointBytes(cp: number): number {
   if (cp === 0x22 || cp === 0x5c) return 2;
-  if (cp < 0x20) return cp === 0x08 || cp === 0x09 || cp === 0x0a || cp === 0x0c || cp === 0x0d ? 2 : 6;
+  if (cp < 0x20)
+    return cp === 0x08 || cp === 0x09 || cp === 0x0a || cp === 0x0c || cp === 0x0d ? 2 : 6;
   if (cp < 0x80) return 1;
   if (cp < 0x800) return 2;
   // A lone surrogate is written as a `\udxxx` escape.

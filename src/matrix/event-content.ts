@@ -90,7 +90,13 @@ export interface ContentContext {
  */
 export type MatrixSend =
   | { kind: 'message'; part: number; type: string; content: Record<string, unknown> }
-  | { kind: 'state'; part: number; type: string; stateKey: string; content: Record<string, unknown> };
+  | {
+      kind: 'state';
+      part: number;
+      type: string;
+      stateKey: string;
+      content: Record<string, unknown>;
+    };
 
 /** Why an event produced nothing to send. Stable strings: they appear in reports. */
 export type ContentSkipReason =
@@ -170,7 +176,10 @@ function renderSourceText(text: SourceText, ctx: ContentContext): RichText {
     }
     case 'matrix': {
       const isHtml = text.htmlFormat === undefined || text.htmlFormat === HTML_FORMAT;
-      const html = isHtml && text.formattedBody !== undefined ? sanitizeMatrixHtml(text.formattedBody) : undefined;
+      const html =
+        isHtml && text.formattedBody !== undefined
+          ? sanitizeMatrixHtml(text.formattedBody)
+          : undefined;
       return withHtml(text.body, html);
     }
     case 'plain':
@@ -214,7 +223,11 @@ function decorate(
     out = prefixText(out, `${name}: `, `<strong>${escapeHtml(name)}</strong>: `);
   }
   if (orphan) {
-    out = prefixText(out, ORPHAN_REPLY_PREFIX, `<em>${escapeHtml(ORPHAN_REPLY_PREFIX.trimEnd())}</em> `);
+    out = prefixText(
+      out,
+      ORPHAN_REPLY_PREFIX,
+      `<em>${escapeHtml(ORPHAN_REPLY_PREFIX.trimEnd())}</em> `,
+    );
   }
   return out;
 }
@@ -233,7 +246,8 @@ interface Relations {
 
 function relationsOf(event: MessageEvent | FileEvent, ctx: ContentContext): Relations {
   const replyTarget = event.replyTo === undefined ? undefined : ctx.eventIdOf(event.replyTo);
-  const reply = replyTarget === undefined ? undefined : { 'm.in_reply_to': { event_id: replyTarget } };
+  const reply =
+    replyTarget === undefined ? undefined : { 'm.in_reply_to': { event_id: replyTarget } };
   const thread = event.thread;
   // A root never relates to itself (Synapse refuses threads rooted on a relation).
   if (thread === undefined || thread.root === event.key) return { first: reply, orphan: false };
@@ -258,7 +272,11 @@ function relationsOf(event: MessageEvent | FileEvent, ctx: ContentContext): Rela
 // ---------------------------------------------------------------------------------------------
 // Messages and files
 
-const MSGTYPES: Record<MessageType, string> = { text: 'm.text', emote: 'm.emote', notice: 'm.notice' };
+const MSGTYPES: Record<MessageType, string> = {
+  text: 'm.text',
+  emote: 'm.emote',
+  notice: 'm.notice',
+};
 
 /** An `m.room.message` before it is fitted into one or more sends. */
 interface Draft {
@@ -274,7 +292,12 @@ interface Draft {
 function messageToMatrix(event: MessageEvent, ctx: ContentContext): ContentOutcome {
   const relations = relationsOf(event, ctx);
   if (event.tombstone === true) {
-    return send(event.key, { msgtype: 'm.notice', text: { body: TOMBSTONE_BODY }, shared: {}, relations });
+    return send(event.key, {
+      msgtype: 'm.notice',
+      text: { body: TOMBSTONE_BODY },
+      shared: {},
+      relations,
+    });
   }
   let text = renderSourceText(event.content, ctx);
   if (isBlank(text)) return { outcome: 'skip', reason: 'empty_content' };
@@ -300,7 +323,9 @@ function fileToMatrix(event: FileEvent, ctx: ContentContext): ContentOutcome {
     const msgtype = mediaMsgtype(record.mimetype);
     const needsCaption = caption !== undefined || relations.orphan || hasNameOverride(event, ctx);
     // MSC2530: a body that differs from `filename` is a caption.
-    const text = needsCaption ? decorate(caption ?? { body: filename }, event, ctx, relations.orphan) : { body: filename };
+    const text = needsCaption
+      ? decorate(caption ?? { body: filename }, event, ctx, relations.orphan)
+      : { body: filename };
     const fields: Record<string, unknown> = { filename, url: found.mxc };
     const info = mediaInfo(record, msgtype);
     if (Object.keys(info).length > 0) fields.info = info;
@@ -309,20 +334,32 @@ function fileToMatrix(event: FileEvent, ctx: ContentContext): ContentOutcome {
 
   const record = found?.record;
   const link = record?.remoteUrl === undefined ? undefined : publicUrl(record.remoteUrl);
-  const linkable = record !== undefined && link !== undefined && (record.availability === 'external' || record.availability === 'available');
+  const linkable =
+    record !== undefined &&
+    link !== undefined &&
+    (record.availability === 'external' || record.availability === 'available');
   const label = record === undefined ? 'A file' : fileLabel(record);
   let line: RichText;
   let msgtype: string;
   if (linkable) {
     msgtype = 'm.text';
-    line = { body: `📎 ${label}: ${link}`, html: `📎 <a href="${escapeHtml(link)}">${escapeHtml(label)}</a>` };
+    line = {
+      body: `📎 ${label}: ${link}`,
+      html: `📎 <a href="${escapeHtml(link)}">${escapeHtml(label)}</a>`,
+    };
   } else {
     msgtype = 'm.notice';
-    const reason = record === undefined ? 'its record is missing from the import' : unavailableReason(record);
+    const reason =
+      record === undefined ? 'its record is missing from the import' : unavailableReason(record);
     line = { body: `📎 ${label} — not available: ${reason}` };
   }
   const text = caption === undefined ? line : joinLines(caption, line);
-  return send(event.key, { msgtype, text: decorate(text, event, ctx, relations.orphan), shared: {}, relations });
+  return send(event.key, {
+    msgtype,
+    text: decorate(text, event, ctx, relations.orphan),
+    shared: {},
+    relations,
+  });
 }
 
 function hasNameOverride(event: FileEvent, ctx: ContentContext): boolean {
@@ -346,7 +383,11 @@ function nonBlank(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
-const MEDIA_MSGTYPES: Record<string, string> = { image: 'm.image', video: 'm.video', audio: 'm.audio' };
+const MEDIA_MSGTYPES: Record<string, string> = {
+  image: 'm.image',
+  video: 'm.video',
+  audio: 'm.audio',
+};
 
 function mediaMsgtype(mimetype: string | undefined): string {
   const top = mimetype?.split('/')[0]?.trim().toLowerCase() ?? '';
@@ -447,9 +488,18 @@ function message(part: number, content: Record<string, unknown>): MatrixSend {
 function send(key: EventKey, draft: Draft): ContentOutcome {
   const extra = { ...(draft.media?.fields ?? {}), ...draft.shared };
   const whole = messageContent(key, 0, draft.msgtype, draft.text, extra, draft.relations.first);
-  if (contentBytes(whole) <= MAX_CONTENT_BYTES) return { outcome: 'send', sends: [message(0, whole)] };
-  const plain = messageContent(key, 0, draft.msgtype, { body: draft.text.body }, extra, draft.relations.first);
-  if (contentBytes(plain) <= MAX_CONTENT_BYTES) return { outcome: 'send', sends: [message(0, plain)] };
+  if (contentBytes(whole) <= MAX_CONTENT_BYTES)
+    return { outcome: 'send', sends: [message(0, whole)] };
+  const plain = messageContent(
+    key,
+    0,
+    draft.msgtype,
+    { body: draft.text.body },
+    extra,
+    draft.relations.first,
+  );
+  if (contentBytes(plain) <= MAX_CONTENT_BYTES)
+    return { outcome: 'send', sends: [message(0, plain)] };
   return { outcome: 'send', sends: split(key, draft) };
 }
 
@@ -459,7 +509,12 @@ function split(key: EventKey, draft: Draft): MatrixSend[] {
   if (draft.media !== undefined) {
     // The file itself, without its caption; if even that is too large the homeserver says so.
     const head = { body: draft.media.filename };
-    sends.push(message(0, messageContent(key, 0, draft.msgtype, head, draft.media.fields, draft.relations.first)));
+    sends.push(
+      message(
+        0,
+        messageContent(key, 0, draft.msgtype, head, draft.media.fields, draft.relations.first),
+      ),
+    );
   }
   const offset = sends.length;
   const relationFor = (part: number) => (part === 0 ? draft.relations.first : draft.relations.rest);
@@ -467,16 +522,30 @@ function split(key: EventKey, draft: Draft): MatrixSend[] {
   // Room for the body: the limit minus the largest part's other keys and its marker.
   const emptyBody: RichText = { body: '' };
   const overhead = Math.max(
-    contentBytes(messageContent(key, 99_999, partMsgtype, emptyBody, draft.shared, draft.relations.first)),
-    contentBytes(messageContent(key, 99_999, partMsgtype, emptyBody, draft.shared, draft.relations.rest)),
+    contentBytes(
+      messageContent(key, 99_999, partMsgtype, emptyBody, draft.shared, draft.relations.first),
+    ),
+    contentBytes(
+      messageContent(key, 99_999, partMsgtype, emptyBody, draft.shared, draft.relations.rest),
+    ),
   );
-  const budget = Math.max(MAX_CONTENT_BYTES - overhead - contentBytes(CONTINUED_MARKER_RESERVE), 1_000);
+  const budget = Math.max(
+    MAX_CONTENT_BYTES - overhead - contentBytes(CONTINUED_MARKER_RESERVE),
+    1_000,
+  );
   const chunks = splitJsonText(draft.text.body, budget);
   const total = chunks.length + offset;
   chunks.forEach((chunk, index) => {
     const part = index + offset;
     const marker = part === 0 ? '' : `(continued ${part + 1}/${total})\n`;
-    const content = messageContent(key, part, partMsgtype, { body: marker + chunk }, draft.shared, relationFor(part));
+    const content = messageContent(
+      key,
+      part,
+      partMsgtype,
+      { body: marker + chunk },
+      draft.shared,
+      relationFor(part),
+    );
     sends.push(message(part, content));
   });
   return sends;
@@ -527,13 +596,18 @@ function roomStateToMatrix(event: RoomStateEvent, ctx: ContentContext): ContentO
       if (ctx.room.topic === undefined || ctx.room.topic.trim() === '') {
         return state(event.key, 'm.room.topic', { topic: change.purpose });
       }
-      const body = change.purpose.trim() === '' ? 'cleared the channel purpose' : `set the channel purpose: ${change.purpose}`;
+      const body =
+        change.purpose.trim() === ''
+          ? 'cleared the channel purpose'
+          : `set the channel purpose: ${change.purpose}`;
       return notice(event.key, body);
     }
     case 'archived':
       return notice(event.key, change.archived ? 'archived the channel' : 'unarchived the channel');
     case 'visibility':
-      return state(event.key, 'm.room.join_rules', { join_rule: change.private ? 'invite' : 'public' });
+      return state(event.key, 'm.room.join_rules', {
+        join_rule: change.private ? 'invite' : 'public',
+      });
     default:
       return assertNever(change);
   }
@@ -541,11 +615,19 @@ function roomStateToMatrix(event: RoomStateEvent, ctx: ContentContext): ContentO
 
 function state(key: EventKey, type: string, content: Record<string, unknown>): ContentOutcome {
   const withProvenance = { ...content, [PROVENANCE_KEY]: provenance(key, 0) };
-  return { outcome: 'send', sends: [{ kind: 'state', part: 0, type, stateKey: '', content: withProvenance }] };
+  return {
+    outcome: 'send',
+    sends: [{ kind: 'state', part: 0, type, stateKey: '', content: withProvenance }],
+  };
 }
 
 function notice(key: EventKey, body: string): ContentOutcome {
-  return send(key, { msgtype: 'm.notice', text: { body }, shared: {}, relations: { orphan: false } });
+  return send(key, {
+    msgtype: 'm.notice',
+    text: { body },
+    shared: {},
+    relations: { orphan: false },
+  });
 }
 
 const EDIT_TRUNCATED = ' … (truncated: this edit is too large for one Matrix event)';
@@ -563,17 +645,28 @@ function editToMatrix(event: EditEvent, ctx: ContentContext): ContentOutcome {
       newContent.formatted_body = next.html;
     }
     newContent['m.mentions'] = {};
-    return messageContent(event.key, 0, 'm.text', fallback, { 'm.new_content': newContent }, {
-      rel_type: 'm.replace',
-      event_id: target,
-    });
+    return messageContent(
+      event.key,
+      0,
+      'm.text',
+      fallback,
+      { 'm.new_content': newContent },
+      {
+        rel_type: 'm.replace',
+        event_id: target,
+      },
+    );
   };
   const star = (t: RichText): RichText =>
     t.html === undefined ? { body: `* ${t.body}` } : { body: `* ${t.body}`, html: `* ${t.html}` };
 
   // An edit cannot be split: shed the HTML, then the fallback text, then truncate visibly.
   const plain = { body: text.body };
-  const candidates = [build(text, star(text)), build(plain, star(plain)), build(plain, { body: '* (edited)' })];
+  const candidates = [
+    build(text, star(text)),
+    build(plain, star(plain)),
+    build(plain, { body: '* (edited)' }),
+  ];
   for (const content of candidates) {
     if (contentBytes(content) <= MAX_CONTENT_BYTES) {
       return { outcome: 'send', sends: [message(0, content)] };
@@ -581,5 +674,8 @@ function editToMatrix(event: EditEvent, ctx: ContentContext): ContentOutcome {
   }
   const overhead = contentBytes(build({ body: EDIT_TRUNCATED }, { body: '* (edited)' }));
   const head = splitJsonText(text.body, Math.max(MAX_CONTENT_BYTES - overhead, 1_000))[0] ?? '';
-  return { outcome: 'send', sends: [message(0, build({ body: head + EDIT_TRUNCATED }, { body: '* (edited)' }))] };
+  return {
+    outcome: 'send',
+    sends: [message(0, build({ body: head + EDIT_TRUNCATED }, { body: '* (edited)' }))],
+  };
 }

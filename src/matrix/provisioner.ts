@@ -3,6 +3,7 @@
  * anything) and rooms (created once, found again by their deterministic alias).
  */
 import pLimit from 'p-limit';
+import { FerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RoomKey, RoomRecord } from '../model/index.js';
 import type { MatrixClient } from './client.js';
@@ -66,6 +67,11 @@ export class Provisioner {
         limit(async () => {
           const user = this.o.catalog.users.get(key);
           if (user === undefined) return;
+          if (user.origin !== 'ghost') {
+            // A mapped account belongs to a person: ferry neither registers nor changes it.
+            await this.o.state.recordGhost(key, user.mxid, true);
+            return;
+          }
           const localpart = user.mxid.slice(1, user.mxid.indexOf(':'));
           const result = await this.o.client.registerUser(localpart);
           if (result.created) created += 1;
@@ -96,6 +102,11 @@ export class Provisioner {
     if (row?.room_id != null) return row.room_id as RoomId;
     const room = this.o.catalog.rooms.get(roomKey);
     if (room === undefined) throw new Error(`room ${roomKey} is not in the store`);
+    if (room.target !== undefined) {
+      const existing = await this.existingRoom(roomKey, room.target);
+      await this.o.state.setRoomId(roomKey, existing);
+      return existing;
+    }
     let roomId = await this.o.client.resolveAlias(room.alias);
     if (roomId === undefined) {
       const parentId = await this.parentRoomId(room.record);
@@ -119,6 +130,29 @@ export class Provisioner {
       }
     }
     await this.o.state.setRoomId(roomKey, roomId);
+    return roomId;
+  }
+
+  /** A room the config maps this source room to: resolved and joined by the bot, never created. */
+  private async existingRoom(roomKey: RoomKey, target: string): Promise<RoomId> {
+    const roomId = target.startsWith('!')
+      ? (target as RoomId)
+      : await this.o.client.resolveAlias(target as `#${string}:${string}`);
+    if (roomId === undefined) {
+      throw new FerryError(
+        'config_invalid',
+        `rooms: ${roomKey} is mapped to ${target}, which does not exist`,
+      );
+    }
+    try {
+      await this.o.client.joinRoom(roomId, this.o.botUserId);
+    } catch (e) {
+      throw new FerryError(
+        'homeserver_error',
+        `rooms: ${roomKey} is mapped to ${target}, but ${this.o.botUserId} cannot join it (invite it first): ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
+    }
     return roomId;
   }
 

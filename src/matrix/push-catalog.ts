@@ -3,13 +3,21 @@
  * ghost Matrix IDs and names. Memory: one small record per user and per room.
  */
 import type { Knex } from 'knex';
+import {
+  identityRules,
+  type IdentityOrigin,
+  type IdentityRules,
+} from '../mapping/identity-rules.js';
 import type { IdentityMapper } from '../mapping/identity.js';
+import { resolveIdentities, type EmailLookup } from './identity-resolver.js';
 import type { RoomKey, RoomKind, RoomRecord, SourceKind, UserKey } from '../model/index.js';
 import { roomKey as toRoomKey, sourceKey, userKey as toUserKey } from '../model/index.js';
 
 export interface CatalogUser {
   key: UserKey;
   mxid: `@${string}:${string}`;
+  /** Why this Matrix ID: only `ghost` accounts are registered and given profiles by ferry. */
+  origin: IdentityOrigin;
   displayName: string;
   avatarUrl?: string;
   isAdmin: boolean;
@@ -20,6 +28,15 @@ export interface CatalogRoom {
   record: RoomRecord;
   sourceKind: SourceKind;
   alias: `#${string}:${string}`;
+  /** An existing room (ID or alias) to write into instead of creating one (config `rooms`). */
+  target?: string;
+}
+
+export interface CatalogOptions {
+  rules?: IdentityRules;
+  lookupEmail?: EmailLookup;
+  /** Room native ID or key → existing room ID or alias. */
+  roomTargets?: Readonly<Record<string, string>>;
 }
 
 export class PushCatalog {
@@ -32,25 +49,58 @@ export class PushCatalog {
     readonly userByNativeId: ReadonlyMap<string, UserKey>,
   ) {}
 
-  static async load(db: Knex, identity: IdentityMapper): Promise<PushCatalog> {
+  static async load(
+    db: Knex,
+    identity: IdentityMapper,
+    options: CatalogOptions = {},
+  ): Promise<PushCatalog> {
     const userRows = (await db('users as u')
       .join('sources as s', 's.key', 'u.source_key')
-      .select('u.key', 'u.native_id', 'u.display_name', 'u.avatar_url', 'u.is_admin', 'u.is_bot', 's.kind')) as {
+      .select(
+        'u.key',
+        'u.native_id',
+        'u.display_name',
+        'u.handle',
+        'u.email',
+        'u.avatar_url',
+        'u.is_admin',
+        'u.is_bot',
+        's.kind',
+      )) as {
       key: string;
       native_id: string;
       display_name: string;
+      handle: string | null;
+      email: string | null;
       avatar_url: string | null;
       is_admin: boolean;
       is_bot: boolean;
       kind: SourceKind;
     }[];
+    const resolved = await resolveIdentities(
+      userRows.map((u) => ({
+        key: toUserKey(u.key),
+        kind: u.kind,
+        nativeId: u.native_id,
+        handle: u.handle ?? undefined,
+        email: u.email ?? undefined,
+      })),
+      identity,
+      options.rules ?? identityRules({}),
+      options.lookupEmail,
+    );
     const users = new Map<UserKey, CatalogUser>();
     const userByNativeId = new Map<string, UserKey>();
     for (const u of userRows) {
       const key = toUserKey(u.key);
+      const id = resolved.get(key) ?? {
+        mxid: identity.uniqueGhostUserId(u.kind, u.native_id),
+        origin: 'ghost' as const,
+      };
       users.set(key, {
         key,
-        mxid: identity.ghostUserId(u.kind, u.native_id),
+        mxid: id.mxid,
+        origin: id.origin,
         displayName: u.display_name,
         avatarUrl: u.avatar_url ?? undefined,
         isAdmin: u.is_admin,
@@ -60,7 +110,12 @@ export class PushCatalog {
     }
     const roomRows = (await db('rooms as r')
       .join('sources as s', 's.key', 'r.source_key')
-      .select('r.*', 's.kind as source_kind')) as (Record<string, unknown> & { key: string; native_id: string; kind: RoomKind; source_kind: SourceKind })[];
+      .select('r.*', 's.kind as source_kind')) as (Record<string, unknown> & {
+      key: string;
+      native_id: string;
+      kind: RoomKind;
+      source_kind: SourceKind;
+    })[];
     const rooms = new Map<RoomKey, CatalogRoom>();
     const roomByNativeId = new Map<string, RoomKey>();
     for (const r of roomRows) {
@@ -79,7 +134,13 @@ export class PushCatalog {
         members: (r.members as string[]).map(toUserKey),
         parent: typeof r.parent === 'string' ? toRoomKey(r.parent) : undefined,
       };
-      rooms.set(record.key, { record, sourceKind: r.source_kind, alias: identity.roomAlias(r.source_kind, r.native_id) });
+      const target = options.roomTargets?.[record.key] ?? options.roomTargets?.[r.native_id];
+      rooms.set(record.key, {
+        record,
+        sourceKind: r.source_kind,
+        alias: identity.roomAlias(r.source_kind, r.native_id),
+        ...(target === undefined ? {} : { target }),
+      });
       roomByNativeId.set(r.native_id, record.key);
     }
     return new PushCatalog(users, rooms, roomByNativeId, userByNativeId);

@@ -14,7 +14,7 @@ import { openArchive, type ArchiveReader } from '../sources/archive/archive-read
 import type { MatrixClient } from './client.js';
 import { MediaUploader } from './media-uploader.js';
 import { Provisioner } from './provisioner.js';
-import { PushCatalog } from './push-catalog.js';
+import { PushCatalog, type CatalogOptions } from './push-catalog.js';
 import { PushState } from './push-state.js';
 import { RoomWriter, type MediaResolver } from './room-writer.js';
 import type { JsonObject, RoomId, UserId } from './types.js';
@@ -39,6 +39,8 @@ export interface PushOptions {
   onProgress?: (p: PushProgress) => void;
   /** Injectable for tests: waits between checked resends. */
   sleep?: (ms: number) => Promise<void>;
+  /** Identity rules and room mappings from the config. */
+  catalog?: CatalogOptions;
 }
 
 export interface PushProgress {
@@ -70,7 +72,7 @@ export async function push(o: PushOptions): Promise<PushSummary> {
   const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const leaseMs = o.leaseMs ?? 60_000;
   const state = new PushState(o.db);
-  const catalog = await PushCatalog.load(o.db, o.identity);
+  const catalog = await PushCatalog.load(o.db, o.identity, o.catalog);
   const botUserId = `@${o.botLocalpart}:${o.identity.serverName}` as UserId;
   await o.client.registerUser(o.botLocalpart);
   await state.registerRooms((_key, nativeId, kind) => o.identity.roomAlias(kind, nativeId));

@@ -70,6 +70,11 @@ export interface CreateRegistrationOptions {
   senderLocalpart: string;
   /** Applied to every namespace entry; see {@link Namespace.exclusive}. */
   exclusive: boolean;
+  /**
+   * Also claim every local user, non-exclusively, so ferry can write as existing accounts that
+   * the identity mapping names (explicit lists, email matches, `matrixServers: local`).
+   */
+  claimLocalUsers?: boolean;
 }
 
 /** Escapes `text` for literal use inside a (Python or JavaScript) regular expression. */
@@ -107,6 +112,8 @@ export function createRegistration(opts: CreateRegistrationOptions): Registratio
           regex: `^@${escapeRegex(opts.senderLocalpart)}:${server}$`,
           exclusive: opts.exclusive,
         },
+        // Existing accounts that identity mapping writes as (never exclusive: people log in there).
+        ...(opts.claimLocalUsers === true ? [{ regex: `^@.*:${server}$`, exclusive: false }] : []),
       ],
       aliases: [
         { regex: `^#${escapeRegex(opts.aliasPrefix)}.*:${server}$`, exclusive: opts.exclusive },

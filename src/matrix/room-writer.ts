@@ -536,6 +536,36 @@ export class RoomWriter {
     );
   }
 
+  /**
+   * End-of-room state needs power the bot lacks in an existing room it was mapped into: such a
+   * refusal is recorded and reported, and the room's history still counts as written.
+   */
+  private async endOfRoom(
+    key: string,
+    orderKey: string,
+    step: () => Promise<unknown>,
+  ): Promise<void> {
+    try {
+      await step();
+    } catch (e) {
+      if (!(e instanceof MatrixHttpError && e.status === 403)) throw e;
+      this.o.logger.warn(
+        { room: this.room.record.key, step: orderKey, err: e.message },
+        'end-of-room state refused',
+      );
+      this.result.skipped.end_of_room_state_refused =
+        (this.result.skipped.end_of_room_state_refused ?? 0) + 1;
+      await this.o.state.markSkipped({
+        event_key: key,
+        part: 0,
+        room_key: this.room.record.key,
+        order_key: orderKey,
+        txn_id: txnIdFor(this.o.appserviceId, key, 0),
+        note: 'end_of_room_state_refused',
+      });
+    }
+  }
+
   /** End of the room: pins, read-only for archived rooms, read markers. */
   private async finishRoom(roomKey: RoomKey): Promise<void> {
     const pins = (await this.o
@@ -552,13 +582,15 @@ export class RoomWriter {
       const ids = [...new Set(pins.map((p) => p.event_id))];
       const key = `pins:${roomKey}:${ids.length}:${ids[ids.length - 1] ?? ''}`;
       const ts = Math.max(...pins.map((p) => Number(p.ts)));
-      await this.tracked(key, 0, '~pins', this.o.botUserId, ts, undefined, () =>
-        this.o.client.sendState(
-          this.roomId,
-          'm.room.pinned_events',
-          '',
-          { pinned: ids, ...this.provenance(key, 0) },
-          { userId: this.o.botUserId, ts, ...ONCE },
+      await this.endOfRoom(key, '~pins', () =>
+        this.tracked(key, 0, '~pins', this.o.botUserId, ts, undefined, () =>
+          this.o.client.sendState(
+            this.roomId,
+            'm.room.pinned_events',
+            '',
+            { pinned: ids, ...this.provenance(key, 0) },
+            { userId: this.o.botUserId, ts, ...ONCE },
+          ),
         ),
       );
     }
@@ -566,13 +598,15 @@ export class RoomWriter {
       const key = `archive:${roomKey}`;
       const current = (await this.o.client.getState(this.roomId, 'm.room.power_levels', '')) ?? {};
       if (current.events_default !== 100) {
-        await this.tracked(key, 0, '~archive', this.o.botUserId, Date.now(), undefined, () =>
-          this.o.client.sendState(
-            this.roomId,
-            'm.room.power_levels',
-            '',
-            { ...current, events_default: 100, ...this.provenance(key, 0) },
-            { userId: this.o.botUserId, ...ONCE },
+        await this.endOfRoom(key, '~archive', () =>
+          this.tracked(key, 0, '~archive', this.o.botUserId, Date.now(), undefined, () =>
+            this.o.client.sendState(
+              this.roomId,
+              'm.room.power_levels',
+              '',
+              { ...current, events_default: 100, ...this.provenance(key, 0) },
+              { userId: this.o.botUserId, ...ONCE },
+            ),
           ),
         );
       }

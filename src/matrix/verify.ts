@@ -275,7 +275,9 @@ async function verifyRoom(
         order by e.order_key limit 3`,
       [roomKey],
     );
-    note(`not pushed: ${v.not_pushed} store events, e.g. ${unwritten.rows.map((r) => r.key).join(', ')}`);
+    note(
+      `not pushed: ${v.not_pushed} store events, e.g. ${unwritten.rows.map((r) => r.key).join(', ')}`,
+    );
   }
   return v;
 }

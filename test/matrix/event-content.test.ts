@@ -74,7 +74,8 @@ function context(overrides: Partial<ContentContext> = {}): ContentContext {
     eventIdOf: (key) => SENT.get(key),
     latestInThread: (root) => (root === ROOT ? '$latest' : undefined),
     mentions: {
-      user: (id) => (id === 'U1' ? { mxid: '@ghost_ada:example.org', displayName: 'Ada' } : undefined),
+      user: (id) =>
+        id === 'U1' ? { mxid: '@ghost_ada:example.org', displayName: 'Ada' } : undefined,
       channel: () => undefined,
     },
     media: (key) => MEDIA[key],
@@ -124,10 +125,12 @@ function only(outcome: ContentOutcome): MatrixSend {
   return sends[0]!;
 }
 
-const convert = (event: TimelineEvent, ctx: ContentContext = context()) => eventToMatrix(event, ctx);
+const convert = (event: TimelineEvent, ctx: ContentContext = context()) =>
+  eventToMatrix(event, ctx);
 const contentOf = (event: TimelineEvent, ctx?: ContentContext) => only(convert(event, ctx)).content;
 /** No lone surrogates (String#isWellFormed is ES2024, beyond this project's lib). */
-const isWellFormed = (s: string) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+const isWellFormed = (s: string) =>
+  !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 const utf8 = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
 
 // ---------------------------------------------------------------------------------------------
@@ -142,7 +145,9 @@ describe('text messages', () => {
     expect(send.content.msgtype).toBe('m.text');
     expect(send.content.body).toBe('hi Ada and @channel, also @here');
     expect(send.content.format).toBe('org.matrix.custom.html');
-    expect(send.content.formatted_body).toContain('<a href="https://matrix.to/#/@ghost_ada:example.org">Ada</a>');
+    expect(send.content.formatted_body).toContain(
+      '<a href="https://matrix.to/#/@ghost_ada:example.org">Ada</a>',
+    );
     expect(JSON.stringify(send.content)).not.toContain('@room');
     expect(JSON.stringify(send.content)).not.toContain('user_ids');
   });
@@ -160,7 +165,14 @@ describe('text messages', () => {
       message({
         format: 'slack-mrkdwn',
         text: 'fallback',
-        blocks: [{ type: 'rich_text', elements: [{ type: 'rich_text_section', elements: [{ type: 'text', text: 'from blocks' }] }] }],
+        blocks: [
+          {
+            type: 'rich_text',
+            elements: [
+              { type: 'rich_text_section', elements: [{ type: 'text', text: 'from blocks' }] },
+            ],
+          },
+        ],
         attachments: [{ text: 'attached' }],
       }),
     );
@@ -206,13 +218,19 @@ describe('text messages', () => {
   });
 
   it('escapes the plain body when it builds HTML for a marker', () => {
-    const content = contentOf(message({ format: 'plain', text: 'a < b\nc' }, { edited: { at: 1 } }));
+    const content = contentOf(
+      message({ format: 'plain', text: 'a < b\nc' }, { edited: { at: 1 } }),
+    );
     expect(content.formatted_body).toBe('a &lt; b<br>c <sub>(edited)</sub>');
   });
 
   it('sends a tombstone as a notice that keeps the thread root in place', () => {
     const content = contentOf(
-      message('This message was deleted.', { tombstone: true, msgtype: 'notice', sender: userKey('slack:USLACKBOT') }),
+      message('This message was deleted.', {
+        tombstone: true,
+        msgtype: 'notice',
+        sender: userKey('slack:USLACKBOT'),
+      }),
     );
     expect(content.msgtype).toBe('m.notice');
     expect(content.body).toBe('This message was deleted.');
@@ -220,13 +238,17 @@ describe('text messages', () => {
   });
 
   it('prefixes a bot per-message name that differs from the ghost display name', () => {
-    const content = contentOf(message('deployed', { sender: BOT, senderNameOverride: 'Jenkins <ci>' }));
+    const content = contentOf(
+      message('deployed', { sender: BOT, senderNameOverride: 'Jenkins <ci>' }),
+    );
     expect(content.body).toBe('Jenkins <ci>: deployed');
     expect(content.formatted_body).toBe('<strong>Jenkins &lt;ci&gt;</strong>: deployed');
   });
 
   it('does not prefix a bot name equal to the display name', () => {
-    const content = contentOf(message('deployed', { sender: BOT, senderNameOverride: 'Deploy Bot' }));
+    const content = contentOf(
+      message('deployed', { sender: BOT, senderNameOverride: 'Deploy Bot' }),
+    );
     expect(content.body).toBe('deployed');
     expect(content).not.toHaveProperty('formatted_body');
   });
@@ -249,14 +271,22 @@ describe('threads and replies', () => {
 
   it('falls back to the root when the thread has no later event', () => {
     const ctx = context({ latestInThread: () => undefined });
-    const content = contentOf(message('first reply', { thread: { root: ROOT, broadcast: false } }), ctx);
+    const content = contentOf(
+      message('first reply', { thread: { root: ROOT, broadcast: false } }),
+      ctx,
+    );
     expect(content['m.relates_to']).toMatchObject({ 'm.in_reply_to': { event_id: '$root' } });
   });
 
   it('sends a broadcast reply once, as a thread reply', () => {
-    const sends = sendsOf(convert(message('also to channel', { thread: { root: ROOT, broadcast: true } })));
+    const sends = sendsOf(
+      convert(message('also to channel', { thread: { root: ROOT, broadcast: true } })),
+    );
     expect(sends).toHaveLength(1);
-    expect(sends[0]!.content['m.relates_to']).toMatchObject({ rel_type: 'm.thread', event_id: '$root' });
+    expect(sends[0]!.content['m.relates_to']).toMatchObject({
+      rel_type: 'm.thread',
+      event_id: '$root',
+    });
   });
 
   it('never relates a thread root to itself', () => {
@@ -268,11 +298,15 @@ describe('threads and replies', () => {
   });
 
   it('sends an orphan reply unthreaded with a visible prefix', () => {
-    const content = contentOf(message('lonely *reply*', { thread: { root: MISSING, broadcast: false } }));
+    const content = contentOf(
+      message('lonely *reply*', { thread: { root: MISSING, broadcast: false } }),
+    );
     expect(content).not.toHaveProperty('m.relates_to');
     expect(content.body).toBe(`${ORPHAN_REPLY_PREFIX}lonely reply`);
     expect(content.body).toMatch(/^↪ Reply in a thread whose first message is not in the export: /);
-    expect(content.formatted_body).toContain('Reply in a thread whose first message is not in the export');
+    expect(content.formatted_body).toContain(
+      'Reply in a thread whose first message is not in the export',
+    );
     expect(content.formatted_body).toContain('<strong>reply</strong>');
   });
 
@@ -287,7 +321,9 @@ describe('threads and replies', () => {
   });
 
   it('makes a reply inside a thread a genuine (non-fallback) reply', () => {
-    const content = contentOf(message('answer', { replyTo: QUOTED, thread: { root: ROOT, broadcast: false } }));
+    const content = contentOf(
+      message('answer', { replyTo: QUOTED, thread: { root: ROOT, broadcast: false } }),
+    );
     expect(content['m.relates_to']).toEqual({
       rel_type: 'm.thread',
       event_id: '$root',
@@ -297,10 +333,26 @@ describe('threads and replies', () => {
 });
 
 describe('files', () => {
-  const image = addMedia('F1', { name: 'cat.png', mimetype: 'image/png', size: 1234, width: 640, height: 480 }, 'mxc://example.org/cat');
-  const video = addMedia('F2', { name: 'clip.mp4', mimetype: 'video/mp4', size: 99 }, 'mxc://example.org/clip');
-  const audio = addMedia('F3', { name: 'memo.m4a', mimetype: 'audio/mp4', width: 1 }, 'mxc://example.org/memo');
-  const pdf = addMedia('F4', { title: 'Report', mimetype: 'application/pdf' }, 'mxc://example.org/report');
+  const image = addMedia(
+    'F1',
+    { name: 'cat.png', mimetype: 'image/png', size: 1234, width: 640, height: 480 },
+    'mxc://example.org/cat',
+  );
+  const video = addMedia(
+    'F2',
+    { name: 'clip.mp4', mimetype: 'video/mp4', size: 99 },
+    'mxc://example.org/clip',
+  );
+  const audio = addMedia(
+    'F3',
+    { name: 'memo.m4a', mimetype: 'audio/mp4', width: 1 },
+    'mxc://example.org/memo',
+  );
+  const pdf = addMedia(
+    'F4',
+    { title: 'Report', mimetype: 'application/pdf' },
+    'mxc://example.org/report',
+  );
   const hidden = addMedia('F5', { availability: 'hidden_by_limit' });
   const deleted = addMedia('F6', { availability: 'tombstone', name: 'gone.txt' });
   const denied = addMedia('F7', { availability: 'access_denied' });
@@ -383,18 +435,24 @@ describe('files', () => {
     const content = only(outcome).content;
     expect(content.msgtype).toBe('m.text');
     expect(content.body).toBe('📎 Plan: https://files.slack.com/files-pri/T1-F8/plan.pdf');
-    expect(content.formatted_body).toBe('📎 <a href="https://files.slack.com/files-pri/T1-F8/plan.pdf">Plan</a>');
+    expect(content.formatted_body).toBe(
+      '📎 <a href="https://files.slack.com/files-pri/T1-F8/plan.pdf">Plan</a>',
+    );
     expect(JSON.stringify(outcome)).not.toContain('xoxe');
     expect(JSON.stringify(outcome)).not.toContain('?');
 
     const notes = convert(file(notUploaded));
-    expect(only(notes).content.body).toBe('📎 notes.txt: https://files.slack.com/files-pri/T1-F9/notes.txt');
+    expect(only(notes).content.body).toBe(
+      '📎 notes.txt: https://files.slack.com/files-pri/T1-F9/notes.txt',
+    );
     expect(JSON.stringify(notes)).not.toContain('xoxe');
   });
 
   it('keeps the caption of an unavailable file', () => {
     const content = contentOf(file(hidden, { caption: mrkdwn('see attached') }));
-    expect(content.body).toBe('see attached\n📎 F5 — not available: hidden by the workspace plan’s history limit');
+    expect(content.body).toBe(
+      'see attached\n📎 F5 — not available: hidden by the workspace plan’s history limit',
+    );
   });
 
   it('prefixes a bot name on a file', () => {
@@ -424,21 +482,35 @@ describe('reactions', () => {
   });
 
   it('keeps custom emoji as :name:', () => {
-    expect(contentOf(reaction('partyparrot'))['m.relates_to']).toMatchObject({ key: ':partyparrot:' });
+    expect(contentOf(reaction('partyparrot'))['m.relates_to']).toMatchObject({
+      key: ':partyparrot:',
+    });
   });
 
   it('passes unicode keys through', () => {
-    const event: TimelineEvent = { ...base(), kind: 'reaction', target: ROOT, reaction: { format: 'unicode', key: '🎉' } };
+    const event: TimelineEvent = {
+      ...base(),
+      kind: 'reaction',
+      target: ROOT,
+      reaction: { format: 'unicode', key: '🎉' },
+    };
     expect(contentOf(event)['m.relates_to']).toMatchObject({ key: '🎉' });
   });
 
   it('skips a reaction whose target was never sent', () => {
-    expect(convert(reaction('+1', MISSING))).toEqual({ outcome: 'skip', reason: 'reaction_target_missing' });
+    expect(convert(reaction('+1', MISSING))).toEqual({
+      outcome: 'skip',
+      reason: 'reaction_target_missing',
+    });
   });
 });
 
 describe('room state', () => {
-  const change = (c: RoomStateChange): TimelineEvent => ({ ...base(), kind: 'room_state', change: c });
+  const change = (c: RoomStateChange): TimelineEvent => ({
+    ...base(),
+    kind: 'room_state',
+    change: c,
+  });
 
   it('sends name, topic and join rules as state events with provenance', () => {
     const event = change({ field: 'name', name: 'random', previous: 'general' });
@@ -467,18 +539,31 @@ describe('room state', () => {
 
   it('uses the purpose as topic only when the room has no topic', () => {
     const purpose = change({ field: 'purpose', purpose: 'talk about things' });
-    expect(only(convert(purpose))).toMatchObject({ kind: 'state', type: 'm.room.topic', content: { topic: 'talk about things' } });
+    expect(only(convert(purpose))).toMatchObject({
+      kind: 'state',
+      type: 'm.room.topic',
+      content: { topic: 'talk about things' },
+    });
 
     const withTopic = context({ room: { ...baseRoom, topic: 'the topic' } });
     const send = only(convert(purpose, withTopic));
     expect(send).toMatchObject({ kind: 'message', type: 'm.room.message' });
-    expect(send.content).toMatchObject({ msgtype: 'm.notice', body: 'set the channel purpose: talk about things', 'm.mentions': {} });
+    expect(send.content).toMatchObject({
+      msgtype: 'm.notice',
+      body: 'set the channel purpose: talk about things',
+      'm.mentions': {},
+    });
     expect(send.content[PROVENANCE_KEY]).toEqual({ key: purpose.key, part: 0 });
   });
 
   it('announces archiving with a notice', () => {
-    expect(contentOf(change({ field: 'archived', archived: true }))).toMatchObject({ msgtype: 'm.notice', body: 'archived the channel' });
-    expect(contentOf(change({ field: 'archived', archived: false })).body).toBe('unarchived the channel');
+    expect(contentOf(change({ field: 'archived', archived: true }))).toMatchObject({
+      msgtype: 'm.notice',
+      body: 'archived the channel',
+    });
+    expect(contentOf(change({ field: 'archived', archived: false })).body).toBe(
+      'unarchived the channel',
+    );
   });
 });
 
@@ -510,21 +595,40 @@ describe('edits and writer-handled kinds', () => {
   });
 
   it('skips an edit whose target was never sent', () => {
-    const event: TimelineEvent = { ...base(), kind: 'edit', target: MISSING, content: { format: 'plain', text: 'x' } };
+    const event: TimelineEvent = {
+      ...base(),
+      kind: 'edit',
+      target: MISSING,
+      content: { format: 'plain', text: 'x' },
+    };
     expect(convert(event)).toEqual({ outcome: 'skip', reason: 'edit_target_missing' });
   });
 
   it('keeps an oversized edit in one event and truncates it visibly', () => {
-    const event: TimelineEvent = { ...base(), kind: 'edit', target: QUOTED, content: { format: 'plain', text: 'x'.repeat(100_000) } };
+    const event: TimelineEvent = {
+      ...base(),
+      kind: 'edit',
+      target: QUOTED,
+      content: { format: 'plain', text: 'x'.repeat(100_000) },
+    };
     const send = only(convert(event));
     expect(utf8(send.content)).toBeLessThanOrEqual(MAX_CONTENT_BYTES);
     expect((send.content['m.new_content'] as { body: string }).body).toMatch(/truncated/);
   });
 
   it('leaves memberships, pins and redactions to the writer', () => {
-    expect(convert({ ...base(), kind: 'membership', membership: 'join', target: ADA })).toEqual({ outcome: 'writer', handledBy: 'membership' });
-    expect(convert({ ...base(), kind: 'pin', target: ROOT, pinned: true })).toEqual({ outcome: 'writer', handledBy: 'pin' });
-    expect(convert({ ...base(), kind: 'redaction', target: ROOT })).toEqual({ outcome: 'writer', handledBy: 'redaction' });
+    expect(convert({ ...base(), kind: 'membership', membership: 'join', target: ADA })).toEqual({
+      outcome: 'writer',
+      handledBy: 'membership',
+    });
+    expect(convert({ ...base(), kind: 'pin', target: ROOT, pinned: true })).toEqual({
+      outcome: 'writer',
+      handledBy: 'pin',
+    });
+    expect(convert({ ...base(), kind: 'redaction', target: ROOT })).toEqual({
+      outcome: 'writer',
+      handledBy: 'redaction',
+    });
   });
 });
 
@@ -554,7 +658,10 @@ describe('size limit', () => {
       expect(send.content[PROVENANCE_KEY]).toEqual({ key: event.key, part: index });
       expect(send.content['m.mentions']).toEqual({});
       expect(send.content).not.toHaveProperty('formatted_body');
-      expect(send.content['m.relates_to']).toMatchObject({ rel_type: 'm.thread', event_id: '$root' });
+      expect(send.content['m.relates_to']).toMatchObject({
+        rel_type: 'm.thread',
+        event_id: '$root',
+      });
       expect(utf8(send.content)).toBeLessThan(MAX_CONTENT_BYTES);
       const body = send.content.body as string;
       if (index === 0) expect(body).not.toMatch(MARKER);
@@ -584,12 +691,25 @@ describe('size limit', () => {
   });
 
   it('keeps a big caption in parts after the file itself', () => {
-    const media = addMedia('F99', { name: 'big.txt', mimetype: 'text/plain' }, 'mxc://example.org/big');
+    const media = addMedia(
+      'F99',
+      { name: 'big.txt', mimetype: 'text/plain' },
+      'mxc://example.org/big',
+    );
     const caption = paragraphText(90_000);
     const sends = sendsOf(convert(file(media, { caption: { format: 'plain', text: caption } })));
     expect(sends.length).toBeGreaterThanOrEqual(3);
-    expect(sends[0]!.content).toMatchObject({ msgtype: 'm.file', body: 'big.txt', url: 'mxc://example.org/big' });
-    expect(sends.slice(1).map((s) => unmark(s.content.body as string)).join('')).toBe(caption);
+    expect(sends[0]!.content).toMatchObject({
+      msgtype: 'm.file',
+      body: 'big.txt',
+      url: 'mxc://example.org/big',
+    });
+    expect(
+      sends
+        .slice(1)
+        .map((s) => unmark(s.content.body as string))
+        .join(''),
+    ).toBe(caption);
     for (const send of sends) expect(utf8(send.content)).toBeLessThan(MAX_CONTENT_BYTES);
   });
 });

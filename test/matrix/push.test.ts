@@ -167,7 +167,9 @@ describe('push into a real Synapse', () => {
     const group = await reader.roomIdOfAlias(`${TEST_PREFIX}slack_c01mpim`);
     expect(direct[slackGhost(synapse, 'U01BOB')]?.sort()).toEqual([dm, group].sort());
     expect(direct[slackGhost(synapse, 'U01ZOE')]).toEqual([group]);
-    const invite = (await reader.timeline(dm)).find((e) => e.type === 'm.room.member' && e.content.membership === 'invite');
+    const invite = (await reader.timeline(dm)).find(
+      (e) => e.type === 'm.room.member' && e.content.membership === 'invite',
+    );
     expect(invite?.content.is_direct).toBe(true);
   });
 

@@ -10,15 +10,17 @@ import type { SynapseHandle } from './synapse.js';
 
 export const TEST_PREFIX = '_ferry_';
 
-/** Writes a ferry config for this Synapse; returns its path. */
+/** Writes a ferry config for this Synapse (`extra`: more `matrix` keys, `top`: other sections). */
 export function writeFerryConfig(
   synapse: SynapseHandle,
   extra: Record<string, unknown> = {},
+  top: Record<string, unknown> = {},
 ): string {
   const path = join(synapse.dir, 'ferry.yaml');
   writeFileSync(
     path,
     stringify({
+      ...top,
       matrix: {
         homeserver: synapse.baseUrl,
         registration: synapse.registrationPath,

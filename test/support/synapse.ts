@@ -40,6 +40,8 @@ export interface StartSynapseOptions {
   port?: number;
   /** Default `ferry.test`. Fixed for the life of `dir`. */
   serverName?: string;
+  /** Registration also claims every local user, non-exclusively (identity-mapping tests). */
+  claimLocalUsers?: boolean;
 }
 
 export interface SynapseHandle {
@@ -161,6 +163,7 @@ export async function startSynapse(opts: StartSynapseOptions = {}): Promise<Syna
       aliasPrefix: '_ferry_',
       senderLocalpart: '_ferry_bot',
       exclusive: true,
+      claimLocalUsers: opts.claimLocalUsers,
     });
     await writeRegistrationFile(registrationPath, registration);
   }

@@ -1,7 +1,10 @@
 /** `ferry push`: write the store into the homeserver. */
 import { FerryError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { identityRules } from '../../mapping/identity-rules.js';
 import { IdentityMapper } from '../../mapping/identity.js';
+import { synapseEmailLookup } from '../../matrix/identity-resolver.js';
+import type { CatalogOptions } from '../../matrix/push-catalog.js';
 import { MatrixClient } from '../../matrix/client.js';
 import { push, type PushSummary } from '../../matrix/push.js';
 import { readRegistrationFile } from '../../matrix/registration.js';
@@ -49,11 +52,26 @@ export async function homeserverContext(
     serverName,
     userPrefix: config.matrix.userPrefix,
     aliasPrefix: config.matrix.aliasPrefix,
+    template: config.identity.userTemplate,
   });
+  const adminToken = process.env.FERRY_ADMIN_TOKEN;
+  const hasAdmin = adminToken !== undefined && adminToken !== '';
+  if (config.identity.matchEmails && !hasAdmin) {
+    throw new FerryError(
+      'config_invalid',
+      'identity.matchEmails needs an admin access token in $FERRY_ADMIN_TOKEN',
+    );
+  }
+  const catalog: CatalogOptions = {
+    rules: identityRules(config.identity),
+    lookupEmail: hasAdmin ? synapseEmailLookup(client, adminToken) : undefined,
+    roomTargets: config.rooms,
+  };
   return {
     client,
     identity,
     registration,
+    catalog,
     botUserId: `@${registration.sender_localpart}:${serverName}` as const,
   };
 }
@@ -64,7 +82,7 @@ export async function runPush(
   o: PushCommandOptions,
   logger: Logger,
 ): Promise<PushSummary> {
-  const { client, identity, registration } = await homeserverContext(config, o, logger);
+  const { client, identity, registration, catalog } = await homeserverContext(config, o, logger);
   const progress = createProgress('push', o.progress);
   try {
     return await push({
@@ -80,6 +98,7 @@ export async function runPush(
       readMarkers: o.readMarkers ?? config.matrix.readMarkers,
       allowDownload: o.downloadMedia ?? config.matrix.downloadMedia,
       maxUploadBytes: config.matrix.maxUploadBytes,
+      catalog,
       onProgress: (p) =>
         progress.update(
           p.eventsSent,

@@ -12,6 +12,7 @@ export interface RegistrationCommandOptions {
   aliasPrefix: string;
   senderLocalpart?: string;
   exclusive: boolean;
+  claimLocalUsers: boolean;
   force: boolean;
 }
 
@@ -42,6 +43,7 @@ export async function runRegistration(o: RegistrationCommandOptions): Promise<Re
     aliasPrefix: o.aliasPrefix,
     senderLocalpart: o.senderLocalpart ?? `${o.userPrefix}bot`,
     exclusive: o.exclusive,
+    claimLocalUsers: o.claimLocalUsers,
   });
   await writeRegistrationFile(path, reg);
   return {

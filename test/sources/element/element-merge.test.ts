@@ -102,7 +102,10 @@ describe('Merging two overlapping Element exports of one room', () => {
   });
 
   it('is what `ferry ingest element` runs', async () => {
-    const s = await runIngest('element', SECOND, t.store, { progress: false, logger: silentLogger });
+    const s = await runIngest('element', SECOND, t.store, {
+      progress: false,
+      logger: silentLogger,
+    });
     expect(s.source).toMatchObject({ key: 'element:!ferry:example.org:Alice', kind: 'element' });
     expect(s.added.events).toBe(0);
     expect(s.skipped).toMatchObject({ unsupported_event: 3, missing_content: 1 });

@@ -16,7 +16,16 @@ describe('Slack timestamps', () => {
   });
 
   it('reject what is not a Slack timestamp', () => {
-    for (const bad of ['', 'abc', '1.2.3', '-5.000001', '1355517523.0000001', null, undefined, {}]) {
+    for (const bad of [
+      '',
+      'abc',
+      '1.2.3',
+      '-5.000001',
+      '1355517523.0000001',
+      null,
+      undefined,
+      {},
+    ]) {
       expect(slackTsToMicros(bad)).toBeUndefined();
     }
   });

@@ -1,0 +1,121 @@
+/**
+ * `ferry plan`: what a push would do, computed without writing anything — not to the homeserver
+ * (only reads: aliases, email look-ups) and not to the store.
+ */
+import type { Knex } from 'knex';
+import type { IdentityOrigin } from '../mapping/identity-rules.js';
+import type { MatrixClient } from './client.js';
+import type { PushCatalog } from './push-catalog.js';
+
+export interface PlannedUser {
+  user: string;
+  name: string;
+  mxid: string;
+  origin: IdentityOrigin;
+  /** Ghosts ferry has not registered yet. */
+  create: boolean;
+}
+
+export interface PlannedRoom {
+  room: string;
+  kind: string;
+  name: string | null;
+  /** Alias ferry creates, or the existing room it was mapped to. */
+  target: string;
+  action: 'create' | 'use_existing' | 'already_created' | 'found_by_alias';
+  events_to_send: number;
+}
+
+export interface PushPlan {
+  users: {
+    total: number;
+    by_origin: Record<IdentityOrigin, number>;
+    to_create: number;
+    list: PlannedUser[];
+  };
+  rooms: { total: number; to_create: number; list: PlannedRoom[] };
+  events: { to_send: number; already_sent: number };
+}
+
+export async function planPush(
+  db: Knex,
+  client: MatrixClient,
+  catalog: PushCatalog,
+): Promise<PushPlan> {
+  const done = new Set(
+    (
+      (await db('matrix_users').where({ profile_done: true }).select('user_key')) as {
+        user_key: string;
+      }[]
+    ).map((r) => r.user_key),
+  );
+  const users: PlannedUser[] = [];
+  const byOrigin: Record<IdentityOrigin, number> = { ghost: 0, explicit: 0, email: 0, local: 0 };
+  for (const u of catalog.users.values()) {
+    byOrigin[u.origin] += 1;
+    users.push({
+      user: u.key,
+      name: u.displayName,
+      mxid: u.mxid,
+      origin: u.origin,
+      create: u.origin === 'ghost' && !done.has(u.key),
+    });
+  }
+  users.sort((a, b) => (a.user < b.user ? -1 : 1));
+
+  const created = new Map(
+    (
+      (await db('matrix_rooms').whereNotNull('room_id').select('room_key', 'room_id')) as {
+        room_key: string;
+        room_id: string;
+      }[]
+    ).map((r) => [r.room_key, r.room_id]),
+  );
+  const pending = new Map(
+    (
+      (await db.raw(
+        `select e.room_key, count(*) as n from events e
+          where not exists (select 1 from matrix_ledger l where l.event_key = e.key and l.part = 0)
+          group by e.room_key`,
+      )) as { rows: { room_key: string; n: number | string }[] }
+    ).rows.map((r) => [r.room_key, Number(r.n)]),
+  );
+  const rooms: PlannedRoom[] = [];
+  for (const [key, room] of catalog.rooms) {
+    let action: PlannedRoom['action'];
+    if (created.has(key)) action = 'already_created';
+    else if (room.target !== undefined) action = 'use_existing';
+    else
+      action = (await client.resolveAlias(room.alias)) === undefined ? 'create' : 'found_by_alias';
+    rooms.push({
+      room: key,
+      kind: room.record.kind,
+      name: room.record.name ?? null,
+      target: room.target ?? room.alias,
+      action,
+      events_to_send: pending.get(key) ?? 0,
+    });
+  }
+  rooms.sort((a, b) => (a.room < b.room ? -1 : 1));
+  const alreadySent = Number(
+    (
+      (await db('matrix_ledger').where({ status: 'sent' }).count({ n: '*' })) as {
+        n: number | string;
+      }[]
+    )[0]?.n ?? 0,
+  );
+  return {
+    users: {
+      total: users.length,
+      by_origin: byOrigin,
+      to_create: users.filter((u) => u.create).length,
+      list: users,
+    },
+    rooms: {
+      total: rooms.length,
+      to_create: rooms.filter((r) => r.action === 'create').length,
+      list: rooms,
+    },
+    events: { to_send: rooms.reduce((n, r) => n + r.events_to_send, 0), already_sent: alreadySent },
+  };
+}
