@@ -27,6 +27,7 @@ import {
   zeroCounts,
   type UpsertCounts,
 } from '../store/upsert.js';
+import { EventCopyStage } from '../store/event-copy-stage.js';
 import { SummaryCounter, type ContentSummary } from './summary.js';
 
 export interface EntityCounts {
@@ -73,36 +74,48 @@ export async function ingest(
   };
   try {
     await store.knex.transaction(async (trx) => {
-      const batch = new Batch(trx, runId, totals, options.batchSize ?? 2000);
-      for await (const item of items) {
-        counter.add(item);
-        switch (item.type) {
-          case 'source':
-            await upsertSource(trx, item.source);
-            await trx('ingest_runs').where({ id: runId }).update({ source_key: item.source.key });
-            break;
-          case 'user':
-            batch.users.push(item.user);
-            break;
-          case 'room':
-            batch.rooms.push(item.room);
-            break;
-          case 'media':
-            batch.media.push(item.media);
-            break;
-          case 'event':
-            batch.events.push(item.event);
-            if (batch.events.length >= batch.size) await batch.flush();
-            break;
-          case 'skip':
-          case 'loss':
-            break;
-          case 'progress':
-            options.onProgress?.(item.done, item.total, item.unit);
-            break;
+      const batch = new Batch(
+        trx,
+        runId,
+        totals,
+        options.batchSize ?? 5000,
+        store.backend === 'postgres' ? new EventCopyStage(trx) : undefined,
+      );
+      try {
+        for await (const item of items) {
+          counter.add(item);
+          switch (item.type) {
+            case 'source':
+              await upsertSource(trx, item.source);
+              await trx('ingest_runs').where({ id: runId }).update({ source_key: item.source.key });
+              break;
+            case 'user':
+              batch.users.push(item.user);
+              break;
+            case 'room':
+              batch.rooms.push(item.room);
+              break;
+            case 'media':
+              batch.media.push(item.media);
+              break;
+            case 'event':
+              batch.events.push(item.event);
+              if (batch.events.length >= batch.size) await batch.flush();
+              break;
+            case 'skip':
+            case 'loss':
+              break;
+            case 'progress':
+              options.onProgress?.(item.done, item.total, item.unit);
+              break;
+          }
         }
+        await batch.flush();
+      } finally {
+        // Never leave the transaction with a write still running on its connection.
+        await batch.drain();
       }
-      await batch.flush();
+      await batch.finish();
     });
   } catch (e) {
     await store
@@ -139,35 +152,79 @@ function pick(
   };
 }
 
-/** Buffers records and writes them in dependency order. */
+/**
+ * Buffers records and writes them in dependency order. One batch is written while the next is
+ * being parsed (the store works on its own core meanwhile); at most one write is in flight,
+ * since a transaction has one connection.
+ */
 class Batch {
   users: UserRecord[] = [];
   rooms: RoomRecord[] = [];
   media: MediaRecord[] = [];
   events: TimelineEvent[] = [];
+  private inflight: Promise<void> = Promise.resolve();
+  private failure: unknown;
 
   constructor(
     private readonly trx: Knex.Transaction,
     private readonly runId: number,
     private readonly totals: Record<keyof EntityCounts, UpsertCounts>,
     readonly size: number,
+    /** PostgreSQL: events go through COPY into a staging table, merged at the end. */
+    private readonly stage?: EventCopyStage,
   ) {}
 
+  /** Merges staged events (PostgreSQL) after the last write. */
+  async finish(): Promise<void> {
+    await this.settle();
+    if (this.stage !== undefined) addCounts(this.totals.events, await this.stage.merge(this.runId));
+  }
+
+  /** Starts writing what is buffered once the previous write is done; does not wait for it. */
   async flush(): Promise<void> {
-    try {
-      addCounts(this.totals.users, await upsertUsers(this.trx, this.users, this.runId));
-      addCounts(this.totals.rooms, await upsertRooms(this.trx, this.rooms, this.runId));
-      addCounts(this.totals.files, await upsertMedia(this.trx, this.media, this.runId));
-      addCounts(this.totals.events, await upsertEvents(this.trx, this.events, this.runId));
-    } catch (e) {
+    await this.settle();
+    const records = {
+      users: this.users,
+      rooms: this.rooms,
+      media: this.media,
+      events: this.events,
+    };
+    this.users = [];
+    this.rooms = [];
+    this.media = [];
+    this.events = [];
+    this.inflight = this.write(records).catch((e: unknown) => {
+      this.failure = e;
+    });
+  }
+
+  /** Waits for the write in flight, whatever its outcome. */
+  async drain(): Promise<void> {
+    await this.inflight;
+  }
+
+  /** Waits for the write in flight and rethrows its failure. */
+  async settle(): Promise<void> {
+    await this.inflight;
+    if (this.failure !== undefined) {
+      const e = this.failure;
       if (e instanceof FerryError) throw e;
       throw new FerryError('store_unavailable', `writing to the store failed: ${String(e)}`, {
         cause: e,
       });
     }
-    this.users = [];
-    this.rooms = [];
-    this.media = [];
-    this.events = [];
+  }
+
+  private async write(r: {
+    users: UserRecord[];
+    rooms: RoomRecord[];
+    media: MediaRecord[];
+    events: TimelineEvent[];
+  }): Promise<void> {
+    addCounts(this.totals.users, await upsertUsers(this.trx, r.users, this.runId));
+    addCounts(this.totals.rooms, await upsertRooms(this.trx, r.rooms, this.runId));
+    addCounts(this.totals.files, await upsertMedia(this.trx, r.media, this.runId));
+    if (this.stage !== undefined) await this.stage.add(r.events);
+    else addCounts(this.totals.events, await upsertEvents(this.trx, r.events, this.runId));
   }
 }

@@ -5,13 +5,14 @@
 import type { Knex } from 'knex';
 import * as m0001 from '../../migrations/0001_initial.js';
 import * as m0002 from '../../migrations/0002_matrix_push.js';
+import * as m0003 from '../../migrations/0003_drop_first_run_index.js';
 
 interface MigrationModule {
   name: string;
   up: (knex: Knex) => Promise<void>;
 }
 
-const MIGRATIONS: readonly MigrationModule[] = [m0001, m0002];
+const MIGRATIONS: readonly MigrationModule[] = [m0001, m0002, m0003];
 
 class StaticMigrationSource implements Knex.MigrationSource<MigrationModule> {
   getMigrations(): Promise<MigrationModule[]> {

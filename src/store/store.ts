@@ -6,7 +6,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import knexPkg, { type Knex } from 'knex';
-import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
 import { FerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -62,6 +61,8 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     const dir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
     mkdirSync(dir, { recursive: true });
     location = dir;
+    // Loaded only when used: it brings the WASM Postgres (~50 MB) along.
+    const { default: ClientPgLite } = await import('knex-pglite');
     knex = createKnex({ client: ClientPgLite, dialect: 'postgres', connection: { filename: dir } });
   }
   try {
