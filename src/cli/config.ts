@@ -7,6 +7,53 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { FerryError } from '../errors.js';
 
+/**
+ * A Matrix room ID: `!opaque:server`, or `!opaque` alone (room v12 drops the server part). The
+ * same shape the Matrix-origin adapters accept (`isMatrixRoomId` in src/sources/matrix-keys.ts),
+ * so every room they can read can be merged.
+ */
+const matrixRoomId = z
+  .string()
+  .regex(/^![^\s]+$/, { message: 'expected a Matrix room ID (!opaque:server)' });
+
+/** `merge.rooms` must end every chain at a room that maps nowhere else (a self-mapping is a no-op). */
+function noMergeCycles(rooms: Record<string, string>, ctx: z.RefinementCtx): void {
+  for (const start of Object.keys(rooms)) {
+    const path = [start];
+    let at = rooms[start];
+    while (at !== undefined && !path.includes(at)) {
+      path.push(at);
+      at = rooms[at];
+    }
+    if (at === start && path.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `rooms merge into each other in a cycle: ${[...path, start].join(' → ')}`,
+        path: [start],
+      });
+    }
+  }
+}
+
+/**
+ * `merge.rooms` with chains followed: every listed room ID → the room it finally merges into.
+ * Self-mappings are dropped. The config schema has already rejected cycles.
+ */
+export function roomMergeMap(config: FerryConfig): ReadonlyMap<string, string> {
+  const rooms = config.merge.rooms;
+  const out = new Map<string, string>();
+  for (const start of Object.keys(rooms)) {
+    const seen = new Set([start]);
+    let at = start;
+    for (let next = rooms[at]; next !== undefined && !seen.has(next); next = rooms[at]) {
+      seen.add(next);
+      at = next;
+    }
+    if (at !== start) out.set(start, at);
+  }
+  return out;
+}
+
 export const configSchema = z
   .object({
     database: z
@@ -69,6 +116,18 @@ export const configSchema = z
         'Source room (ID or key) → existing Matrix room ID or alias to write into instead of creating a room.',
       )
       .default({}),
+    merge: z
+      .object({
+        rooms: z
+          .record(matrixRoomId, matrixRoomId)
+          .superRefine(noMergeCycles)
+          .describe(
+            'Matrix rooms to import as one: room ID → canonical room ID (an upgraded room → its successor, or one room exported from two servers under different IDs). Chains are followed; events keep their own IDs.',
+          )
+          .default({}),
+      })
+      .strict()
+      .default({ rooms: {} }),
     matrix: z
       .object({
         homeserver: z

@@ -15,7 +15,7 @@ import { runPlan } from './commands/plan.js';
 import { runPush } from './commands/push.js';
 import { runVerify } from './commands/verify.js';
 import { runRegistration } from './commands/registration.js';
-import { loadConfig, storeSelection } from './config.js';
+import { loadConfig, roomMergeMap, storeSelection } from './config.js';
 import {
   renderContentSummary,
   renderIngestSummary,
@@ -103,6 +103,7 @@ program
       workspaceName: opts.workspaceName ?? config.slack.workspaceName,
       serverName: opts.serverName,
       timezone: opts.timezone,
+      roomAliases: roomMergeMap(config),
       progress: opts.json !== true,
     });
     print(opts.json === true, summary, () => renderContentSummary(summary));
@@ -142,8 +143,13 @@ ingestCommand
   .option('--json', 'print the summary as JSON')
   .action(async (path, opts) => {
     const { globals, logger } = context();
+    const config = loadConfig(globals.config);
     const summary = await withStore(globals, logger, (store) =>
-      runIngest('element', path, store, { logger, progress: opts.json !== true }),
+      runIngest('element', path, store, {
+        logger,
+        roomAliases: roomMergeMap(config),
+        progress: opts.json !== true,
+      }),
     );
     print(opts.json === true, summary, () => renderIngestSummary(summary));
   });
@@ -159,11 +165,13 @@ ingestCommand
   .option('--json', 'print the summary as JSON')
   .action(async (path, opts) => {
     const { globals, logger } = context();
+    const config = loadConfig(globals.config);
     const summary = await withStore(globals, logger, (store) =>
       runIngest('matrix-archive', path, store, {
         logger,
         serverName: opts.serverName,
         timezone: opts.timezone,
+        roomAliases: roomMergeMap(config),
         progress: opts.json !== true,
       }),
     );

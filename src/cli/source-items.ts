@@ -18,6 +18,8 @@ export interface SourceOptions {
   serverName?: string;
   /** matrix-archive: IANA zone of its naive timestamps. */
   timezone?: string;
+  /** Element and matrix-archive: room ID → canonical room ID (config `merge.rooms`, see `roomMergeMap`). */
+  roomAliases?: ReadonlyMap<string, string>;
 }
 
 export function sourceItems(
@@ -33,12 +35,13 @@ export function sourceItems(
         workspaceName: o.workspaceName,
       });
     case 'element':
-      return elementExportItems(path, { logger: o.logger });
+      return elementExportItems(path, { logger: o.logger, roomAliases: o.roomAliases });
     case 'matrix-archive':
       return matrixArchiveItems(path, {
         logger: o.logger,
         serverName: o.serverName,
         timezone: o.timezone,
+        roomAliases: o.roomAliases,
       });
   }
 }

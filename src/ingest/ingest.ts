@@ -152,6 +152,11 @@ function pick(
   };
 }
 
+/** Batches that may wait for the store while parsing goes on (memory: a few MB each). */
+const MAX_QUEUED = 2;
+/** Staged events merged into `events` at a time (PostgreSQL path). */
+const MERGE_EVERY = 50_000;
+
 /**
  * Buffers records and writes them in dependency order. One batch is written while the next is
  * being parsed (the store works on its own core meanwhile); at most one write is in flight,
@@ -163,6 +168,7 @@ class Batch {
   media: MediaRecord[] = [];
   events: TimelineEvent[] = [];
   private inflight: Promise<void> = Promise.resolve();
+  private readonly pending: Promise<void>[] = [];
   private failure: unknown;
 
   constructor(
@@ -180,9 +186,13 @@ class Batch {
     if (this.stage !== undefined) addCounts(this.totals.events, await this.stage.merge(this.runId));
   }
 
-  /** Starts writing what is buffered once the previous write is done; does not wait for it. */
+  /**
+   * Queues what is buffered for writing and returns at once, unless MAX_QUEUED batches already
+   * wait: writes run one after another (one connection), parsing goes on meanwhile.
+   */
   async flush(): Promise<void> {
-    await this.settle();
+    while (this.pending.length >= MAX_QUEUED) await this.pending[0];
+    this.throwIfFailed();
     const records = {
       users: this.users,
       rooms: this.rooms,
@@ -193,26 +203,39 @@ class Batch {
     this.rooms = [];
     this.media = [];
     this.events = [];
-    this.inflight = this.write(records).catch((e: unknown) => {
-      this.failure = e;
-    });
+    // Writes finish in the order they were queued, so the first pending one is the oldest.
+    const done = this.inflight
+      .then(async () => {
+        if (this.failure === undefined) await this.write(records);
+      })
+      .catch((e: unknown) => {
+        this.failure ??= e;
+      })
+      .finally(() => {
+        this.pending.shift();
+      });
+    this.pending.push(done);
+    this.inflight = done;
   }
 
-  /** Waits for the write in flight, whatever its outcome. */
+  /** Waits for every queued write, whatever its outcome. */
   async drain(): Promise<void> {
     await this.inflight;
   }
 
-  /** Waits for the write in flight and rethrows its failure. */
+  /** Waits for every queued write and rethrows the first failure. */
   async settle(): Promise<void> {
     await this.inflight;
-    if (this.failure !== undefined) {
-      const e = this.failure;
-      if (e instanceof FerryError) throw e;
-      throw new FerryError('store_unavailable', `writing to the store failed: ${String(e)}`, {
-        cause: e,
-      });
-    }
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure === undefined) return;
+    const e = this.failure;
+    if (e instanceof FerryError) throw e;
+    throw new FerryError('store_unavailable', `writing to the store failed: ${String(e)}`, {
+      cause: e,
+    });
   }
 
   private async write(r: {
@@ -224,7 +247,13 @@ class Batch {
     addCounts(this.totals.users, await upsertUsers(this.trx, r.users, this.runId));
     addCounts(this.totals.rooms, await upsertRooms(this.trx, r.rooms, this.runId));
     addCounts(this.totals.files, await upsertMedia(this.trx, r.media, this.runId));
-    if (this.stage !== undefined) await this.stage.add(r.events);
-    else addCounts(this.totals.events, await upsertEvents(this.trx, r.events, this.runId));
+    if (this.stage === undefined) {
+      addCounts(this.totals.events, await upsertEvents(this.trx, r.events, this.runId));
+      return;
+    }
+    await this.stage.add(r.events);
+    // Merging in slices keeps the server busy while the next batches are parsed.
+    if (this.stage.staged >= MERGE_EVERY)
+      addCounts(this.totals.events, await this.stage.merge(this.runId));
   }
 }

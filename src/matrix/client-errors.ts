@@ -199,7 +199,8 @@ function causeCode(cause: unknown): string | undefined {
   return undefined;
 }
 
-function describeCause(cause: unknown): string {
+/** An error's message chain (causes included), redacted: undici puts URLs in some messages. */
+export function describeCause(cause: unknown): string {
   const parts: string[] = [];
   for (let c: unknown = cause, depth = 0; c !== undefined && depth < 4; depth++) {
     if (c instanceof Error) {

@@ -41,6 +41,7 @@ import { assertNever } from '../model/events.js';
 import { emojiFromShortcode } from '../mapping/emoji.js';
 import { escapeHtml, sanitizeMatrixHtml } from '../mapping/matrix-html.js';
 import { slackMessageToMatrix, type MentionResolver } from '../mapping/slack-format.js';
+import { isMatrixEventId } from '../sources/matrix-keys.js';
 import { contentBytes, MAX_CONTENT_BYTES, splitJsonText } from './content-size.js';
 
 /** Content key that carries ferry's provenance in every event it sends (used to reconcile after a crash). */
@@ -78,6 +79,18 @@ export interface ContentContext {
   mentions: MentionResolver;
   /** The media record of a key and, when its body was uploaded, its mxc URI. */
   media(key: MediaKey): { record: MediaRecord; mxc?: string } | undefined;
+  /**
+   * Where an event of the old homeserver now lives, by its old event ID (`$…`, decoded), if it
+   * was migrated (sent by ferry, in any room). Used to rewrite matrix.to links in Matrix-origin
+   * text; the writer must have loaded every ID `linkedEventIds` names before converting an event.
+   */
+  migratedEvent(oldEventId: string): MigratedEvent | undefined;
+}
+
+/** The room and event ID a migrated event has on the new homeserver. */
+export interface MigratedEvent {
+  roomId: string;
+  eventId: string;
 }
 
 /**
@@ -176,17 +189,97 @@ function renderSourceText(text: SourceText, ctx: ContentContext): RichText {
     }
     case 'matrix': {
       const isHtml = text.htmlFormat === undefined || text.htmlFormat === HTML_FORMAT;
+      // Links are rewritten after sanitising: the sanitiser has decoded entities (`&#36;`) and
+      // what is inserted is a room and event ID from the homeserver, escaped for HTML.
       const html =
         isHtml && text.formattedBody !== undefined
-          ? sanitizeMatrixHtml(text.formattedBody)
+          ? rewriteMatrixToLinks(sanitizeMatrixHtml(text.formattedBody), ctx, escapeHtml)
           : undefined;
-      return withHtml(text.body, html);
+      return withHtml(
+        rewriteMatrixToLinks(text.body, ctx, (s) => s),
+        html,
+      );
     }
     case 'plain':
       return { body: text.text };
     default:
       return assertNever(text);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// matrix.to links to migrated events
+
+/**
+ * A matrix.to permalink to an event: `https://matrix.to/#/<room>/<event>` where `<room>` is a
+ * room ID (`!…`) or alias (`#…`), or `https://matrix.to/#/<event>`; any of `!`, `#`, `$`, `:`
+ * may be percent-encoded (`%21`, `%23`, `%24`, `%3A`), and a query (`?via=…`) may follow.
+ * Group 1 is the (still encoded) event ID, group 2 the query. Neither the event ID nor the query
+ * may end with punctuation, so a link at the end of a sentence or in parentheses keeps the
+ * punctuation outside it. Links to rooms or users only do not match.
+ */
+const MATRIX_TO_EVENT_LINK =
+  /https?:\/\/matrix\.to\/#\/(?:(?:!|%21|#|%23)[^/?\s"'<>&]+\/)?((?:\$|%24)[^/?\s"'<>&]*[^/?\s"'<>&.,;:!)\]}])(\?[^\s"'<>]*[^\s"'<>.,;:!)\]}])?/gi;
+
+/** The decoded event ID of a link's event segment, or undefined when it is not one. */
+function linkedEventId(segment: string): string | undefined {
+  let id: string;
+  try {
+    id = decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+  return isMatrixEventId(id) ? id : undefined;
+}
+
+/** Old event IDs that matrix.to links in a text point at, decoded, each once. */
+export function matrixToEventIds(text: string): string[] {
+  const ids = new Set<string>();
+  for (const match of text.matchAll(MATRIX_TO_EVENT_LINK)) {
+    const id = linkedEventId(match[1] ?? '');
+    if (id !== undefined) ids.add(id);
+  }
+  return [...ids];
+}
+
+/**
+ * Old event IDs linked from an event's Matrix-origin text (message text, file caption, edit
+ * text; `body` and `formattedBody`). The writer looks these up before converting the event, so
+ * that `ContentContext.migratedEvent` can answer. Other formats never link to Matrix events
+ * that ferry migrated, and are not rewritten.
+ */
+export function linkedEventIds(event: TimelineEvent): string[] {
+  const text =
+    event.kind === 'message' || event.kind === 'edit'
+      ? event.content
+      : event.kind === 'file'
+        ? event.caption
+        : undefined;
+  if (text?.format !== 'matrix') return [];
+  return [
+    ...new Set([...matrixToEventIds(text.body), ...matrixToEventIds(text.formattedBody ?? '')]),
+  ];
+}
+
+/**
+ * Points matrix.to links at migrated events to the event in its new room:
+ * `https://matrix.to/#/<new room ID>/<new event ID>`. The old `?via=` servers are dropped, not
+ * replaced: they name old servers, and the new homeserver holds the room itself. Links to
+ * events that were not migrated (unknown, skipped, not sent yet) stay exactly as they were.
+ * `escape` encodes the inserted IDs for the text's syntax (HTML or none).
+ */
+function rewriteMatrixToLinks(
+  text: string,
+  ctx: ContentContext,
+  escape: (s: string) => string,
+): string {
+  return text.replace(MATRIX_TO_EVENT_LINK, (link: string, segment: string) => {
+    const id = linkedEventId(segment);
+    const target = id === undefined ? undefined : ctx.migratedEvent(id);
+    return target === undefined
+      ? link
+      : escape(`https://matrix.to/#/${target.roomId}/${target.eventId}`);
+  });
 }
 
 function withHtml(body: string, html: string | undefined): RichText {

@@ -6,7 +6,7 @@
  * every text this module produces about a download (`DownloadFailure.detail`) has been
  * through `redactText` and never contains the URL itself.
  */
-import { redactText } from '../redact.js';
+import { describeCause } from './client-errors.js';
 
 // ---- content types ---------------------------------------------------------------------
 
@@ -154,7 +154,7 @@ export async function download(url: string, opts: DownloadOptions): Promise<Down
       return await downloadOnce(url, opts);
     } catch (error) {
       const transient = error instanceof Transient ? error : undefined;
-      const detail = transient?.detail ?? describe(error);
+      const detail = transient?.detail ?? describeCause(error);
       if (transient === undefined || attempt >= opts.attempts) {
         return { kind: 'failed', reason: 'download_failed', status: transient?.status, detail };
       }
@@ -175,7 +175,7 @@ async function downloadOnce(url: string, opts: DownloadOptions): Promise<Downloa
         signal: timer.signal,
       });
     } catch (error) {
-      throw new Transient(describe(error));
+      throw new Transient(describeCause(error));
     }
     timer.touch();
     if (!response.ok) {
@@ -203,7 +203,7 @@ async function downloadOnce(url: string, opts: DownloadOptions): Promise<Downloa
       try {
         chunk = await reader.read();
       } catch (error) {
-        throw new Transient(describe(timer.signal.aborted ? timer.signal.reason : error));
+        throw new Transient(describeCause(timer.signal.aborted ? timer.signal.reason : error));
       }
       timer.touch();
       return chunk.done ? undefined : chunk.value;
@@ -240,7 +240,7 @@ async function downloadOnce(url: string, opts: DownloadOptions): Promise<Downloa
           }
           if (sent !== size) throw new Error(`body shorter than Content-Length ${size}`);
         } catch (error) {
-          failure ??= error instanceof Transient ? error.detail : describe(error);
+          failure ??= error instanceof Transient ? error.detail : describeCause(error);
           throw error;
         } finally {
           await release();
@@ -293,21 +293,6 @@ async function discard(response: Response): Promise<void> {
 }
 
 const ignore = (): void => undefined;
-
-/** An error's message chain, redacted (undici puts the URL in some messages). */
-export function describe(error: unknown): string {
-  const parts: string[] = [];
-  for (let c: unknown = error, depth = 0; c !== undefined && depth < 4; depth++) {
-    if (c instanceof Error) {
-      parts.push(c.message);
-      c = c.cause;
-    } else {
-      parts.push(typeof c === 'string' ? c : 'non-Error failure');
-      break;
-    }
-  }
-  return redactText(parts.join(': ') || 'unknown error');
-}
 
 /** An abort signal that fires after `ms` without progress; `touch()` restarts the clock. */
 class IdleTimer {

@@ -189,6 +189,27 @@ export class PushState {
     return (await this.db('matrix_ledger').whereIn('event_key', eventKeys)) as LedgerRow[];
   }
 
+  /**
+   * Where sent model events now are: part 0's event ID and the Matrix room ID of its room, for
+   * the keys that have one (matrix.to links to migrated events are rewritten with these).
+   */
+  async sentWithRoom(
+    eventKeys: readonly string[],
+  ): Promise<{ event_key: string; event_id: string; room_id: string }[]> {
+    if (eventKeys.length === 0) return [];
+    return (await this.db('matrix_ledger as l')
+      .join('matrix_rooms as m', 'm.room_key', 'l.room_key')
+      .whereIn('l.event_key', eventKeys)
+      .where({ 'l.part': 0, 'l.status': 'sent' })
+      .whereNotNull('l.event_id')
+      .whereNotNull('m.room_id')
+      .select('l.event_key', 'l.event_id', 'm.room_id')) as {
+      event_key: string;
+      event_id: string;
+      room_id: string;
+    }[];
+  }
+
   async pendingFor(roomKey: RoomKey): Promise<LedgerRow[]> {
     return (await this.db('matrix_ledger')
       .where({ room_key: roomKey, status: 'pending' })

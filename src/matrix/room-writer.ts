@@ -21,11 +21,14 @@ import type {
 import { eventFromRow, type EventRow } from '../store/event-payload.js';
 import type { MatrixClient } from './client.js';
 import { MatrixHttpError, MatrixNetworkError } from './client-errors.js';
+import { matrixEventKey } from '../sources/matrix-keys.js';
 import {
   eventToMatrix,
+  linkedEventIds,
   PROVENANCE_KEY,
   type ContentContext,
   type MatrixSend,
+  type MigratedEvent,
 } from './event-content.js';
 import type { CatalogRoom, PushCatalog } from './push-catalog.js';
 import { txnIdFor, type LedgerRow, type PushState } from './push-state.js';
@@ -82,6 +85,8 @@ const PINNED_AT_END = 'pinned_at_end';
 export class RoomWriter {
   private readonly eventIds = new Map<string, string>();
   private readonly threadLatest = new Map<string, string>();
+  /** Old Matrix event ID → where it was migrated (targets of matrix.to links). */
+  private readonly migrated = new Map<string, MigratedEvent>();
   private members = new Map<UserKey, string>();
   private result: RoomWriteResult = {
     sent: 0,
@@ -184,6 +189,17 @@ export class RoomWriter {
       if (row.status === 'sent' && row.part === 0 && row.event_id !== null)
         this.rememberId(row.event_key, row.event_id);
     }
+    // Targets of matrix.to links in Matrix-origin text, wherever they were migrated to.
+    const linked = new Map<string, string>();
+    for (const e of events)
+      for (const id of linkedEventIds(e))
+        if (!this.migrated.has(id)) linked.set(matrixEventKey(id), id);
+    for (const row of await this.o.state.sentWithRoom([...linked.keys()])) {
+      const id = linked.get(row.event_key);
+      if (id === undefined) continue;
+      if (this.migrated.size >= EVENT_ID_CACHE_LIMIT) this.migrated.clear();
+      this.migrated.set(id, { roomId: row.room_id, eventId: row.event_id });
+    }
     for (const e of events) {
       if (e.kind === 'file' && !this.mediaCache.has(e.media) && !byPart.has(`${e.key}#0`)) {
         this.mediaCache.set(e.media, await this.o.media.resolve(e.media));
@@ -220,6 +236,14 @@ export class RoomWriter {
         },
       },
       media: (key) => this.mediaCache.get(key),
+      // Not in the ledger when the page was preloaded, but sent since by this writer (earlier
+      // in the same page): then it is in this room.
+      migratedEvent: (oldEventId) => {
+        const found = this.migrated.get(oldEventId);
+        if (found !== undefined) return found;
+        const eventId = this.eventIds.get(matrixEventKey(oldEventId));
+        return eventId === undefined ? undefined : { roomId: this.roomId, eventId };
+      },
     };
   }
 

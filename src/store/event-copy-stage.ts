@@ -37,9 +37,13 @@ const COMPARED = [
 ] as const;
 
 /** COPY text format: backslash, tab, newline and carriage return escaped; `\N` is null. */
-function field(value: string | number | null): string {
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
+export function copyTextField(value: string | number | null): string {
   if (value === null) return '\\N';
-  return String(value)
+  if (typeof value === 'number') return String(value);
+  if (!NEEDS_ESCAPE.test(value)) return value;
+  return value
     .replace(/\\/g, '\\\\')
     .replace(/\t/g, '\\t')
     .replace(/\n/g, '\\n')
@@ -49,6 +53,8 @@ function field(value: string | number | null): string {
 export class EventCopyStage {
   private created = false;
   private seq = 0;
+  /** Events staged since the last merge. */
+  staged = 0;
 
   constructor(private readonly trx: Knex.Transaction) {}
 
@@ -62,6 +68,7 @@ export class EventCopyStage {
         ) on commit drop`);
       this.created = true;
     }
+    this.staged += events.length;
     const lines: string[] = [];
     for (const e of events) {
       this.seq += 1;
@@ -79,11 +86,13 @@ export class EventCopyStage {
           JSON.stringify(eventPayload(e)),
           this.seq,
         ]
-          .map(field)
+          .map(copyTextField)
           .join('\t'),
       );
     }
-    const connection = (await this.trx.client.acquireConnection()) as pg.PoolClient;
+    // Inside a transaction knex hands out the transaction's own connection.
+    const client = this.trx.client as { acquireConnection(): Promise<unknown> };
+    const connection = (await client.acquireConnection()) as pg.PoolClient;
     const stream = connection.query(
       copyFrom(`copy ferry_event_stage (${COLUMNS.join(', ')}, seq) from stdin`),
     );
@@ -115,6 +124,7 @@ export class EventCopyStage {
       rows: { total: string | number; added: string | number; updated: string | number }[];
     };
     await this.trx.raw('truncate ferry_event_stage');
+    this.staged = 0;
     const row = result.rows[0];
     const total = Number(row?.total ?? 0);
     const added = Number(row?.added ?? 0);

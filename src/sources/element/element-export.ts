@@ -32,6 +32,14 @@ import { nonEmpty } from './json-guards.js';
 
 export interface ElementExportOptions {
   logger?: Logger;
+  /**
+   * Room ID → canonical room ID (config `merge.rooms`, chains already followed). An export of a
+   * listed room is stored as the canonical room: its room record and events get the canonical
+   * room key, so exports of an upgraded room and its successor (or of one room under two IDs)
+   * become one room. Events keep their own keys, so events in both exports still dedupe. The
+   * source stays per exported room.
+   */
+  roomAliases?: ReadonlyMap<string, string>;
 }
 
 /** Events between two progress items. */
@@ -76,20 +84,22 @@ export async function* readElementExport(
         `${input.name} holds no event with a room_id, so its room cannot be identified`,
       );
     }
+    const canonicalId = options.roomAliases?.get(roomId) ?? roomId;
     const roomName = nonEmpty(meta.get('room_name'));
     const topic = nonEmpty(meta.get('topic'));
     const source = elementSourceKey(roomId, nonEmpty(meta.get('exported_by')));
     yield { type: 'source', source: { key: source, kind: 'element', name: roomName ?? roomId } };
     yield {
       type: 'room',
-      room: survey.roomRecord(source, roomId, {
+      room: survey.roomRecord(source, canonicalId, {
         ...(roomName === undefined ? {} : { name: roomName }),
         ...(topic === undefined ? {} : { topic }),
+        merged: canonicalId !== roomId,
       }),
     };
     for (const user of survey.userRecords(source)) yield { type: 'user', user };
     logger.debug(
-      { room: roomId, attachments: input.attachments?.size ?? 0 },
+      { room: roomId, canonical: canonicalId, attachments: input.attachments?.size ?? 0 },
       'element export surveyed',
     );
 
@@ -97,7 +107,7 @@ export async function* readElementExport(
     const ctx: ElementEventContext = {
       source,
       roomId,
-      room: matrixRoomKey(roomId),
+      room: matrixRoomKey(canonicalId),
       where: input.name,
       attachments: input.attachments,
       editedMessages: new Set(),

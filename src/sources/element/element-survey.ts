@@ -123,13 +123,16 @@ export class ElementSurvey {
   }
 
   /**
-   * The room as the export leaves it. `metaName`/`metaTopic` are the export's `room_name` and
+   * The room as the export leaves it. `meta.name`/`meta.topic` are the export's `room_name` and
    * `topic`: both are the state at export time, so they win over the latest state event.
+   * `roomId` is the room the record is stored as (the canonical room when `meta.merged`: the
+   * export's room is merged into another by the config). A merged room's tombstone does not
+   * archive the room it merges into (an upgraded room's tombstone points at that very room).
    */
   roomRecord(
     source: SourceKey,
     roomId: string,
-    meta: { name?: string; topic?: string },
+    meta: { name?: string; topic?: string; merged?: boolean },
   ): RoomRecord {
     const members = [...this.users].filter(([, f]) => f.membership === 'join');
     const present = [...this.users].filter(
@@ -154,7 +157,7 @@ export class ElementSurvey {
       ...(this.creation === undefined
         ? {}
         : { createdAt: this.creation.ts, creator: matrixUserKey(this.creation.creator) }),
-      isArchived: this.tombstoned,
+      isArchived: this.tombstoned && meta.merged !== true,
       isGeneral: false,
       members: members.map(([mxid]) => matrixUserKey(mxid)),
     };

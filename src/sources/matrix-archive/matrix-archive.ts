@@ -47,6 +47,13 @@ export interface MatrixArchiveOptions {
    */
   timezone?: string;
   logger?: Logger;
+  /**
+   * Room ID → canonical room ID (config `merge.rooms`, chains already followed). Events of a
+   * listed room are stored in the canonical room (its room key and room record), so dumps of an
+   * upgraded room and its successor, or of one room under two IDs, become one room. Events keep
+   * their own keys and still dedupe. The source stays per dumped room.
+   */
+  roomAliases?: ReadonlyMap<string, string>;
 }
 
 /** Emits a progress item every this many records. */
@@ -120,9 +127,10 @@ export async function* readMatrixArchive(
     let keys = rooms.get(event.roomId);
     if (keys === undefined) {
       const name = fromName?.roomId === event.roomId ? fromName.name : undefined;
+      const canonicalId = options.roomAliases?.get(event.roomId) ?? event.roomId;
       keys = {
         source: sourceKey(`matrix-archive:${event.roomId}`),
-        room: matrixRoomKey(event.roomId),
+        room: matrixRoomKey(canonicalId),
       };
       rooms.set(event.roomId, keys);
       const { source, room } = keys;
@@ -135,7 +143,7 @@ export async function* readMatrixArchive(
         room: {
           key: room,
           source,
-          nativeId: event.roomId,
+          nativeId: canonicalId,
           kind: 'private',
           ...(name === undefined ? {} : { name }),
           isArchived: false,

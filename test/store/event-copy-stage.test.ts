@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  eventKey,
+  orderKeyFromMillis,
+  roomKey,
+  sourceKey,
+  userKey,
+  type MessageEvent,
+} from '../../src/model/index.js';
+import { EventCopyStage, copyTextField } from '../../src/store/event-copy-stage.js';
+import { eventFromRow, type EventRow } from '../../src/store/event-payload.js';
+import { createTestStore, type TestStore } from '../support/databases.js';
+
+const tricky = 'tab\there\nnew line\r\nback\\slash \\N not null, "quotes", ünïcödé 😀';
+
+function message(n: number, text: string): MessageEvent {
+  return {
+    key: eventKey(`test:${n}`),
+    room: roomKey('test:room'),
+    sender: userKey('test:user'),
+    order: orderKeyFromMillis(1_700_000_000_000 + n, '0'),
+    ts: 1_700_000_000_000 + n,
+    source: sourceKey('test:source'),
+    nativeId: String(n),
+    kind: 'message',
+    msgtype: 'text',
+    content: { format: 'plain', text },
+  };
+}
+
+describe('COPY staging of events (PostgreSQL)', () => {
+  let t: TestStore;
+  beforeAll(async () => {
+    t = await createTestStore('postgres');
+  });
+  afterAll(async () => {
+    await t.dispose();
+  });
+
+  it('escapes COPY text fields', () => {
+    expect(copyTextField(null)).toBe('\\N');
+    expect(copyTextField(42)).toBe('42');
+    expect(copyTextField('plain')).toBe('plain');
+    expect(copyTextField('a\tb\nc\\d\re')).toBe('a\\tb\\nc\\\\d\\re');
+  });
+
+  it('round-trips tricky text, keeps the last copy of a key and counts added/updated/existing', async () => {
+    const first = await t.store.knex.transaction(async (trx) => {
+      const stage = new EventCopyStage(trx);
+      await stage.add([message(1, tricky), message(2, 'two'), message(2, 'two, corrected')]);
+      return stage.merge(7);
+    });
+    expect(first).toEqual({ added: 2, updated: 0, existing: 0 });
+    const rows = (await t.store.knex('events').orderBy('order_key')) as EventRow[];
+    expect(rows.map((r) => eventFromRow(r))).toEqual([
+      message(1, tricky),
+      message(2, 'two, corrected'),
+    ]);
+
+    const second = await t.store.knex.transaction(async (trx) => {
+      const stage = new EventCopyStage(trx);
+      await stage.add([message(1, tricky), message(2, 'two, edited again'), message(3, 'three')]);
+      return stage.merge(8);
+    });
+    expect(second).toEqual({ added: 1, updated: 1, existing: 1 });
+  });
+});
