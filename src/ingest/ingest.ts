@@ -212,7 +212,7 @@ class Batch {
         this.failure ??= e;
       })
       .finally(() => {
-        this.pending.shift();
+        void this.pending.shift();
       });
     this.pending.push(done);
     this.inflight = done;
@@ -233,7 +233,8 @@ class Batch {
     if (this.failure === undefined) return;
     const e = this.failure;
     if (e instanceof FerryError) throw e;
-    throw new FerryError('store_unavailable', `writing to the store failed: ${String(e)}`, {
+    const reason = e instanceof Error ? e.message : JSON.stringify(e);
+    throw new FerryError('store_unavailable', `writing to the store failed: ${reason}`, {
       cause: e,
     });
   }
