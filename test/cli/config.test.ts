@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderExampleConfig } from '../../src/cli/config-example.js';
-import { configSchema, dropNulls, loadConfig, storeSelection } from '../../src/cli/config.js';
+import {
+  configSchema,
+  dropNulls,
+  loadConfig,
+  roomMergeMap,
+  storeSelection,
+} from '../../src/cli/config.js';
 import { FerryError } from '../../src/errors.js';
 
 describe('config', () => {
@@ -43,5 +49,29 @@ describe('config', () => {
       databaseUrl: undefined,
       dataDir: 'ferry-data',
     });
+  });
+});
+
+describe('merge.rooms', () => {
+  it('follows chains and drops self-mappings', () => {
+    const config = configSchema.parse({
+      merge: { rooms: { '!a:x': '!b:x', '!b:x': '!c:y', '!c:y': '!c:y', '!d:x': '!c:y' } },
+    });
+    expect([...roomMergeMap(config)]).toEqual([
+      ['!a:x', '!c:y'],
+      ['!b:x', '!c:y'],
+      ['!d:x', '!c:y'],
+    ]);
+    expect(roomMergeMap(configSchema.parse({})).size).toBe(0);
+  });
+
+  it('rejects values that are not room IDs, and cycles', () => {
+    expect(configSchema.safeParse({ merge: { rooms: { '!a:x': '#alias:x' } } }).success).toBe(
+      false,
+    );
+    expect(configSchema.safeParse({ merge: { rooms: { 'a:x': '!b:x' } } }).success).toBe(false);
+    const cycle = configSchema.safeParse({ merge: { rooms: { '!a:x': '!b:x', '!b:x': '!a:x' } } });
+    expect(cycle.success).toBe(false);
+    expect(JSON.stringify(cycle.error?.issues)).toMatch(/cycle/);
   });
 });

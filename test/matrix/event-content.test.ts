@@ -19,11 +19,14 @@ import {
 import { MAX_CONTENT_BYTES, splitJsonText } from '../../src/matrix/content-size.js';
 import {
   eventToMatrix,
+  linkedEventIds,
+  matrixToEventIds,
   ORPHAN_REPLY_PREFIX,
   PROVENANCE_KEY,
   type ContentContext,
   type ContentOutcome,
   type MatrixSend,
+  type MigratedEvent,
 } from '../../src/matrix/event-content.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -43,6 +46,12 @@ const SENT = new Map<EventKey, string>([
   [ROOT, '$root'],
   [LATEST, '$latest'],
   [QUOTED, '$quoted'],
+]);
+
+/** Old homeserver event ID → where ferry migrated it. */
+const MIGRATED = new Map<string, MigratedEvent>([
+  ['$abc', { roomId: '!new:new.example', eventId: '$NEW1' }],
+  ['$v1:old.example', { roomId: '!other:new.example', eventId: '$NEW2' }],
 ]);
 
 const baseRoom: RoomRecord = {
@@ -79,6 +88,7 @@ function context(overrides: Partial<ContentContext> = {}): ContentContext {
       channel: () => undefined,
     },
     media: (key) => MEDIA[key],
+    migratedEvent: (id) => MIGRATED.get(id),
     ...overrides,
   };
 }
@@ -629,6 +639,113 @@ describe('edits and writer-handled kinds', () => {
       outcome: 'writer',
       handledBy: 'redaction',
     });
+  });
+});
+
+describe('matrix.to links to migrated events', () => {
+  const NEW1 = 'https://matrix.to/#/!new:new.example/$NEW1';
+  const NEW2 = 'https://matrix.to/#/!other:new.example/$NEW2';
+  const matrixText = (body: string, formattedBody?: string): SourceText =>
+    formattedBody === undefined
+      ? { format: 'matrix', body }
+      : { format: 'matrix', body, formattedBody, htmlFormat: 'org.matrix.custom.html' };
+
+  it('points a room-ID link in body and formatted_body at the new room and event, without via', () => {
+    const link = 'https://matrix.to/#/!old:old.example/$abc?via=old.example&via=b.example';
+    const content = contentOf(
+      message(
+        matrixText(`see ${link}`, `see <a href="${link}">${link.replace(/&/g, '&amp;')}</a>`),
+      ),
+    );
+    expect(content.body).toBe(`see ${NEW1}`);
+    expect(content.formatted_body).toBe(`see <a href="${NEW1}">${NEW1}</a>`);
+  });
+
+  it('decodes percent-encoded links and v1/v2 event IDs', () => {
+    const encoded = 'https://matrix.to/#/%21old%3Aold.example/%24v1%3Aold.example?via=old.example';
+    const lower = 'https://matrix.to/#/%21old%3aold.example/%24abc';
+    const content = contentOf(
+      message(matrixText(`${encoded} and ${lower}`, `<a href="${encoded}">that</a> ${lower}`)),
+    );
+    expect(content.body).toBe(`${NEW2} and ${NEW1}`);
+    expect(content.formatted_body).toBe(`<a href="${NEW2}">that</a> ${NEW1}`);
+  });
+
+  it('rewrites alias and event-only links, keeping punctuation around them', () => {
+    const content = contentOf(
+      message(
+        matrixText(
+          '(https://matrix.to/#/#chat:old.example/$abc), https://matrix.to/#/$abc. https://matrix.to/#/%23chat%3Aold.example/%24abc?',
+        ),
+      ),
+    );
+    expect(content.body).toBe(`(${NEW1}), ${NEW1}. ${NEW1}?`);
+  });
+
+  it('leaves links to unknown events, rooms and users unchanged', () => {
+    const text =
+      'https://matrix.to/#/!old:old.example/$unknown?via=old.example https://matrix.to/#/!old:old.example https://matrix.to/#/@alice:old.example';
+    const html = `<a href="https://matrix.to/#/!old:old.example/$unknown?via=old.example">x</a>`;
+    const content = contentOf(message(matrixText(text, html)));
+    expect(content.body).toBe(text);
+    expect(content.formatted_body).toBe(html);
+  });
+
+  it('rewrites the text of a Matrix edit and of a Matrix caption', () => {
+    const edit: TimelineEvent = {
+      ...base(),
+      kind: 'edit',
+      target: QUOTED,
+      content: matrixText('https://matrix.to/#/!old:old.example/$abc'),
+    };
+    const content = contentOf(edit);
+    expect(content.body).toBe(`* ${NEW1}`);
+    expect((content['m.new_content'] as { body: string }).body).toBe(NEW1);
+
+    const media = addMedia(
+      'F-LINK',
+      { name: 'notes.pdf', mimetype: 'application/pdf' },
+      'mxc://x/y',
+    );
+    const caption = contentOf(file(media, { caption: matrixText('re https://matrix.to/#/$abc') }));
+    expect(caption.body).toBe(`re ${NEW1}`);
+  });
+
+  it('does not touch Slack or plain text, nor ask about it', () => {
+    const asked: string[] = [];
+    const ctx = context({
+      migratedEvent: (id) => {
+        asked.push(id);
+        return MIGRATED.get(id);
+      },
+    });
+    const slack = contentOf(message('see <https://matrix.to/#/!old:old.example/$abc>'), ctx);
+    expect(slack.body).toBe('see https://matrix.to/#/!old:old.example/$abc');
+    const plain = contentOf(message({ format: 'plain', text: 'https://matrix.to/#/$abc' }), ctx);
+    expect(plain.body).toBe('https://matrix.to/#/$abc');
+    expect(asked).toEqual([]);
+  });
+
+  it('names the linked event IDs, decoded, of Matrix-origin texts only', () => {
+    expect(
+      matrixToEventIds(
+        'https://matrix.to/#/!r:s/%24v1%3Aold.example?via=s https://matrix.to/#/$abc. https://matrix.to/#/$abc https://matrix.to/#/!r:s',
+      ),
+    ).toEqual(['$v1:old.example', '$abc']);
+    expect(
+      linkedEventIds(
+        message(matrixText('https://matrix.to/#/$abc', '<a href="https://matrix.to/#/$def">x</a>')),
+      ),
+    ).toEqual(['$abc', '$def']);
+    expect(linkedEventIds(message('https://matrix.to/#/$abc'))).toEqual([]);
+    expect(
+      linkedEventIds({
+        ...base(),
+        kind: 'reaction',
+        target: ROOT,
+        reaction: { format: 'unicode', key: '👍' },
+      }),
+    ).toEqual([]);
   });
 });
 
