@@ -11,6 +11,7 @@ import { openStore, type Store } from '../store/store.js';
 import { createCliLogger } from './cli-logger.js';
 import { runCheck } from './commands/check.js';
 import { runIngest } from './commands/ingest.js';
+import { renderEnrichSlackReport, runEnrichSlack } from './commands/enrich-slack.js';
 import { runPlan } from './commands/plan.js';
 import { runPush } from './commands/push.js';
 import { runVerify } from './commands/verify.js';
@@ -176,6 +177,35 @@ ingestCommand
       }),
     );
     print(opts.json === true, summary, () => renderIngestSummary(summary));
+  });
+
+const enrichCommand = program
+  .command('enrich')
+  .description('Optional: fill in what an export leaves out, from the source’s own API');
+
+enrichCommand
+  .command('slack')
+  .description('Fetch user emails and custom emoji from the Slack Web API (token in $SLACK_TOKEN)')
+  .option('--emails', 'fill missing emails and real names (scopes users:read, users:read.email)')
+  .option('--emoji', 'store the custom emoji (scope emoji:read)')
+  .option('--token-env <name>', 'environment variable that holds the Slack token', 'SLACK_TOKEN')
+  .option(
+    '--source <key>',
+    'Slack source to enrich (slack:T… or workspace ID) if the store has several',
+  )
+  .option('--json', 'print the report as JSON')
+  .action(async (opts) => {
+    const { globals, logger } = context();
+    const report = await withStore(globals, logger, (store) =>
+      runEnrichSlack(store, {
+        emails: opts.emails === true,
+        emoji: opts.emoji === true,
+        tokenEnv: opts.tokenEnv,
+        source: opts.source,
+        logger,
+      }),
+    );
+    print(opts.json === true, report, () => renderEnrichSlackReport(report));
   });
 
 program

@@ -79,6 +79,8 @@ export interface MediaUploaderOptions {
   logger?: Logger;
   /** Extra HTTP headers for downloads (e.g. `Authorization: Bearer <slack token>`); never logged. */
   downloadHeaders?: Record<string, string>;
+  /** Only URLs whose host matches receive `downloadHeaders` (default: every URL). */
+  downloadHeaderHosts?: RegExp;
   /** Bodies above this many bytes are streamed rather than buffered (default 8 MiB). */
   streamThresholdBytes?: number;
   /** A download is abandoned after this long without headers or data (default 60 s). */
@@ -133,6 +135,7 @@ export class MediaUploader {
   readonly #fetch: typeof fetch;
   readonly #logger: Logger;
   readonly #headers: Record<string, string>;
+  readonly #headerHosts: RegExp | undefined;
   readonly #sleep: (ms: number) => Promise<void>;
   #archive: Promise<{ reader: MediaArchive; sizes: Map<string, number> } | undefined> | undefined;
 
@@ -146,6 +149,7 @@ export class MediaUploader {
     this.#fetch = opts.fetch ?? globalThis.fetch;
     this.#logger = opts.logger ?? silentLogger;
     this.#headers = { ...opts.downloadHeaders };
+    this.#headerHosts = opts.downloadHeaderHosts;
     this.#sleep = opts.sleep ?? defaultSleep;
   }
 
@@ -197,6 +201,16 @@ export class MediaUploader {
     return this.#send(media, body, size, mimetype, 'archive', options);
   }
 
+  /** Credentials go only to the hosts they are meant for. */
+  #headersFor(url: string): Record<string, string> {
+    if (this.#headerHosts === undefined) return this.#headers;
+    try {
+      return this.#headerHosts.test(new URL(url).hostname) ? this.#headers : {};
+    } catch {
+      return {};
+    }
+  }
+
   async #fromDownload(
     media: MediaRecord,
     url: string,
@@ -205,7 +219,7 @@ export class MediaUploader {
     const expectedType = mimetypeOf(media);
     const got = await download(url, {
       fetch: this.#fetch,
-      headers: this.#headers,
+      headers: this.#headersFor(url),
       expectedType,
       maxBytes: this.#maxBytes,
       streamThresholdBytes: this.#streamThreshold,

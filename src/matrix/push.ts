@@ -41,6 +41,8 @@ export interface PushOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Identity rules and room mappings from the config. */
   catalog?: CatalogOptions;
+  /** Slack token (files:read) for Slack file URLs without an export token; never logged. */
+  slackToken?: string;
 }
 
 export interface PushProgress {
@@ -276,6 +278,9 @@ async function setDirectRooms(
   }
 }
 
+/** Hosts that may receive the Slack token with a file download. */
+const SLACK_FILE_HOSTS = /(^|\.)slack\.com$/;
+
 /** Media bodies: uploaded once, remembered in the store, read from the source's export. */
 class StoreMediaResolver implements MediaResolver {
   private readonly archives = new Map<string, Promise<ArchiveReader | undefined>>();
@@ -313,6 +318,12 @@ class StoreMediaResolver implements MediaResolver {
         allowDownload: this.o.allowDownload,
         maxUploadBytes: this.o.maxUploadBytes,
         logger: this.o.logger,
+        ...(this.o.slackToken !== undefined && source.startsWith('slack:')
+          ? {
+              downloadHeaders: { Authorization: `Bearer ${this.o.slackToken}` },
+              downloadHeaderHosts: SLACK_FILE_HOSTS,
+            }
+          : {}),
       });
       this.uploaders.set(source, uploader);
     }

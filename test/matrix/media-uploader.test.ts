@@ -364,6 +364,17 @@ describe('downloads', () => {
     expect(seen[0]?.url).toContain(`t=${SECRET}`);
   });
 
+  it('sends the headers only to the hosts they are meant for', async () => {
+    const url = route('/elsewhere/a.png', serve(PNG, { 'content-type': 'image/png' }));
+    const slackOnly = uploader({ downloadHeaderHosts: /(^|\.)slack\.com$/ });
+    const result = await slackOnly.upload(record({ name: 'a.png', remoteUrl: url }));
+    expect(result).toMatchObject({ status: 'uploaded' });
+    expect(seen[0]?.headers.authorization).toBeUndefined();
+    const loopback = uploader({ downloadHeaderHosts: /^127\.0\.0\.1$/ });
+    await loopback.upload(record({ name: 'b.png', remoteUrl: url }));
+    expect(seen[1]?.headers.authorization).toBe(`Bearer ${SLACK_TOKEN}`);
+  });
+
   it('takes the served type when neither the record nor the name tells', async () => {
     const url = route('/blob', serve(PNG, { 'content-type': 'image/webp' }));
     const result = await uploader().upload(record({ remoteUrl: url }));

@@ -99,6 +99,7 @@ export async function runPush(
       allowDownload: o.downloadMedia ?? config.matrix.downloadMedia,
       maxUploadBytes: config.matrix.maxUploadBytes,
       catalog,
+      slackToken: nonEmptyEnv('SLACK_TOKEN'),
       onProgress: (p) =>
         progress.update(
           p.eventsSent,
@@ -109,4 +110,9 @@ export async function runPush(
   } finally {
     progress.stop();
   }
+}
+
+function nonEmptyEnv(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
 }
