@@ -80,6 +80,11 @@ export interface ContentContext {
   /** The media record of a key and, when its body was uploaded, its mxc URI. */
   media(key: MediaKey): { record: MediaRecord; mxc?: string } | undefined;
   /**
+   * Standard shortcode a custom Slack emoji name is an alias of (`ferry enrich slack --emoji`),
+   * so such reactions show as the real emoji. Optional.
+   */
+  emojiAlias?(name: string): string | undefined;
+  /**
    * Where an event of the old homeserver now lives, by its old event ID (`$…`, decoded), if it
    * was migrated (sent by ferry, in any room). Used to rewrite matrix.to links in Matrix-origin
    * text; the writer must have loaded every ID `linkedEventIds` names before converting an event.
@@ -650,7 +655,7 @@ function split(key: EventKey, draft: Draft): MatrixSend[] {
 function reactionToMatrix(event: ReactionEvent, ctx: ContentContext): ContentOutcome {
   const target = ctx.eventIdOf(event.target);
   if (target === undefined) return { outcome: 'skip', reason: 'reaction_target_missing' };
-  const key = reactionKey(event.reaction);
+  const key = reactionKey(event.reaction, ctx);
   if (key === '') return { outcome: 'skip', reason: 'empty_content' };
   const content = {
     'm.relates_to': { rel_type: 'm.annotation', event_id: target, key },
@@ -661,12 +666,17 @@ function reactionToMatrix(event: ReactionEvent, ctx: ContentContext): ContentOut
 }
 
 /** Unicode for known Slack shortcodes (skin tones included), `:name:` for custom emoji. */
-function reactionKey(reaction: ReactionEvent['reaction']): string {
+function reactionKey(reaction: ReactionEvent['reaction'], ctx: ContentContext): string {
   switch (reaction.format) {
     case 'slack-shortcode': {
       const name = reaction.name.trim().replace(/^:/, '').replace(/:$/, '');
       if (name === '') return '';
-      return emojiFromShortcode(name) ?? `:${name}:`;
+      const alias = ctx.emojiAlias?.(name);
+      return (
+        emojiFromShortcode(name) ??
+        (alias === undefined ? undefined : emojiFromShortcode(alias)) ??
+        `:${name}:`
+      );
     }
     case 'unicode':
       return reaction.key;

@@ -47,6 +47,8 @@ export class PushCatalog {
     readonly roomByNativeId: ReadonlyMap<string, RoomKey>,
     /** Native user ID → user key, for user mentions. */
     readonly userByNativeId: ReadonlyMap<string, UserKey>,
+    /** Custom Slack emoji name → the standard shortcode it aliases (enrichment). */
+    readonly emojiAliases: ReadonlyMap<string, string>,
   ) {}
 
   static async load(
@@ -143,7 +145,14 @@ export class PushCatalog {
       });
       roomByNativeId.set(r.native_id, record.key);
     }
-    return new PushCatalog(users, rooms, roomByNativeId, userByNativeId);
+    const aliasRows = (await db('slack_custom_emoji')
+      .whereNotNull('alias_of')
+      .select('name', 'alias_of')) as {
+      name: string;
+      alias_of: string;
+    }[];
+    const emojiAliases = new Map(aliasRows.map((r) => [r.name, r.alias_of]));
+    return new PushCatalog(users, rooms, roomByNativeId, userByNativeId, emojiAliases);
   }
 
   user(key: UserKey): CatalogUser {

@@ -12,6 +12,7 @@ import type { MediaKey, MediaRecord, RoomKey } from '../model/index.js';
 import { mediaKey as toMediaKey, sourceKey } from '../model/index.js';
 import { openArchive, type ArchiveReader } from '../sources/archive/archive-reader.js';
 import type { MatrixClient } from './client.js';
+import { buildEmojiPack, IMAGE_PACK_EVENT_TYPE } from '../mapping/emoji-pack.js';
 import { MediaUploader } from './media-uploader.js';
 import { Provisioner } from './provisioner.js';
 import { PushCatalog, type CatalogOptions } from './push-catalog.js';
@@ -165,6 +166,7 @@ export async function push(o: PushOptions): Promise<PushSummary> {
 
   // Spaces first, so rooms can name their parent at creation.
   await worker(['space']);
+  if (o.allowDownload) await sendEmojiPacks(o, state, catalog);
   const limit = pLimit(o.concurrency);
   await Promise.all(
     Array.from({ length: o.concurrency }, () => limit(() => worker(CONVERSATION_KINDS))),
@@ -172,6 +174,73 @@ export async function push(o: PushOptions): Promise<PushSummary> {
   await setDirectRooms(o.client, catalog, state);
   await media.close();
   return summary;
+}
+
+/**
+ * Custom Slack emoji (stored by `ferry enrich slack --emoji`) become an image pack on the
+ * workspace's space, uploaded once per image URL. Needs downloads to be allowed.
+ */
+async function sendEmojiPacks(
+  o: PushOptions,
+  state: PushState,
+  catalog: PushCatalog,
+): Promise<void> {
+  const rows = (await o
+    .db('slack_custom_emoji')
+    .whereNotNull('url')
+    .orderBy(['source_key', 'name'])
+    .select('source_key', 'name', 'url')) as {
+    source_key: string;
+    name: string;
+    url: string;
+  }[];
+  if (rows.length === 0) return;
+  const uploader = new MediaUploader({
+    client: o.client,
+    openArchive: () => Promise.resolve(undefined),
+    allowDownload: true,
+    maxUploadBytes: Math.min(o.maxUploadBytes, 1024 * 1024),
+    logger: o.logger,
+  });
+  const bySource = new Map<string, Map<string, string>>();
+  for (const row of rows) {
+    const key = toMediaKey(`slack-emoji:${row.url}`);
+    let mxc = (await state.mediaUpload(key))?.mxc ?? undefined;
+    if (mxc === undefined) {
+      const result = await uploader.upload({
+        key,
+        source: sourceKey(row.source_key),
+        nativeId: row.name,
+        availability: 'available',
+        name: row.name,
+        remoteUrl: row.url,
+      });
+      if (result.status !== 'uploaded') {
+        o.logger.warn({ emoji: row.name, reason: result.reason }, 'custom emoji not uploaded');
+        continue;
+      }
+      mxc = result.mxc;
+      await state.recordMedia(key, { status: 'uploaded', mxc });
+    }
+    const pack = bySource.get(row.source_key) ?? new Map<string, string>();
+    pack.set(row.name, mxc);
+    bySource.set(row.source_key, pack);
+  }
+  for (const [source, images] of bySource) {
+    const space = [...catalog.rooms.values()].find(
+      (r) =>
+        r.record.kind === 'space' && r.record.source === source && r.record.parent === undefined,
+    );
+    const roomId = space === undefined ? undefined : (await state.room(space.record.key))?.room_id;
+    if (space === undefined || roomId == null) continue;
+    const content = buildEmojiPack(images, `${space.record.name ?? 'Slack'} emoji`);
+    await o.client.sendState(
+      roomId as RoomId,
+      IMAGE_PACK_EVENT_TYPE,
+      '',
+      content as unknown as JsonObject,
+    );
+  }
 }
 
 /** Avatars are downloaded from their (public) URLs and uploaded once per URL. */

@@ -236,6 +236,7 @@ export class RoomWriter {
         },
       },
       media: (key) => this.mediaCache.get(key),
+      emojiAlias: (name) => this.o.catalog.emojiAliases.get(name),
       // Not in the ledger when the page was preloaded, but sent since by this writer (earlier
       // in the same page): then it is in this room.
       migratedEvent: (oldEventId) => {

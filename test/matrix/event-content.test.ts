@@ -491,6 +491,14 @@ describe('reactions', () => {
     });
   });
 
+  it('shows a custom emoji that aliases a standard one as that emoji', () => {
+    const ctx = context({ emojiAlias: (name) => (name === 'thumbs' ? 'thumbsup' : undefined) });
+    expect(contentOf(reaction('thumbs'), ctx)['m.relates_to']).toMatchObject({ key: '👍' });
+    expect(contentOf(reaction('partyparrot'), ctx)['m.relates_to']).toMatchObject({
+      key: ':partyparrot:',
+    });
+  });
+
   it('keeps custom emoji as :name:', () => {
     expect(contentOf(reaction('partyparrot'))['m.relates_to']).toMatchObject({
       key: ':partyparrot:',

@@ -4,6 +4,8 @@
  * MatrixClient gets a no-op `sleep`, so retries cost no time; every scenario ends with the
  * independent exactly-once check of test/support/exactly-once.ts over the fake's own records.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runIngest } from '../../src/cli/commands/ingest.js';
 import { silentLogger } from '../../src/logger.js';
@@ -88,7 +90,7 @@ afterEach(async () => {
   await testStore.dispose();
 });
 
-function runPush(): Promise<PushSummary> {
+function runPush(overrides: Partial<Parameters<typeof push>[0]> = {}): Promise<PushSummary> {
   return push({
     db: testStore.store.knex,
     client,
@@ -106,6 +108,7 @@ function runPush(): Promise<PushSummary> {
       sleeps.push(ms);
       return Promise.resolve();
     },
+    ...overrides,
   });
 }
 
@@ -255,5 +258,42 @@ describe('push under injected faults (fake homeserver)', () => {
     expect(
       await testStore.store.knex('matrix_ledger').where({ room_key: general, status: 'pending' }),
     ).toHaveLength(1);
+  });
+});
+
+describe('custom emoji from enrichment', () => {
+  it('become an image pack on the workspace space, uploaded from their URLs', async () => {
+    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex');
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });
+      res.end(png);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const db = testStore.store.knex;
+      await db('slack_custom_emoji').insert([
+        {
+          source_key: 'slack:T01TEAM',
+          name: 'partyparrot',
+          url: `http://127.0.0.1:${port}/parrot.png`,
+        },
+        {
+          source_key: 'slack:T01TEAM',
+          name: 'tada',
+          alias_of: null,
+          url: `http://127.0.0.1:${port}/tada.png`,
+        },
+      ]);
+      await expectComplete(await runPush({ allowDownload: true }));
+      const space = fake.aliases.get(identity.roomAlias('slack', 'T01TEAM'))!;
+      const pack = fake.stateOf(space, 'im.ponies.room_emotes') as {
+        images: Record<string, { url: string }>;
+      };
+      expect(Object.keys(pack.images)).toEqual(['partyparrot', 'tada']);
+      expect(pack.images.partyparrot?.url).toMatch(/^mxc:\/\//);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildEmojiPack,
-  IMAGE_PACK_EVENT_TYPE,
-} from '../../../../src/sources/slack/enrichment/emoji-pack.js';
-import { resolveEmojiAliases } from '../../../../src/sources/slack/enrichment/slack-enricher.js';
+import { buildEmojiPack, IMAGE_PACK_EVENT_TYPE } from '../../src/mapping/emoji-pack.js';
+import { resolveEmojiAliases } from '../../src/sources/slack/enrichment/slack-enricher.js';
 
 describe('buildEmojiPack', () => {
   it('builds im.ponies.room_emotes content, sorted, mxc only', () => {
