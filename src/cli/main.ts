@@ -43,7 +43,10 @@ const program = new Command()
     '--database <url>',
     'PostgreSQL store URL (default: $DATABASE_URL, else the embedded store)',
   )
-  .option('--data-dir <dir>', 'folder of the embedded store (default: ./ferry-data)')
+  .option(
+    '--data-dir <dir>',
+    'folder of the embedded PGlite store (default: ./ferry-data; needs ~1 GB of memory when first created, ~0.5 GB after; use --database for big runs)',
+  )
   .addOption(
     new Option('--log-level <level>', 'log level on stderr')
       .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
