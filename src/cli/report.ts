@@ -97,6 +97,16 @@ export function renderStatus(s: StoreStatus): string {
   out.push(line('rooms', byKey(s.rooms)));
   out.push(line('events', byKey(s.events)));
   out.push(line('files', s.files));
+  const pushed = s.push.rooms.done + s.push.rooms.failed + s.push.rooms.running;
+  if (pushed > 0) {
+    out.push(line('push: rooms', byKey({ ...s.push.rooms })));
+    out.push(
+      line(
+        'push: events',
+        `sent ${s.push.events_sent}, not sent (skipped) ${s.push.events_skipped}, not pushed yet ${s.push.events_not_pushed}`,
+      ),
+    );
+  }
   if (s.last_run !== null) {
     out.push(
       line(

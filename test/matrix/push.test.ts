@@ -187,6 +187,13 @@ describe('push into a real Synapse', () => {
     });
   });
 
+  it('status reports what push did', async () => {
+    const status = await ferry('status', '--json');
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      push: { rooms: { done: 7, failed: 0, pending: 0 }, events_not_pushed: 0 },
+    });
+  });
+
   it('sends nothing when pushed again', async () => {
     const again = await ferry('push', '--json');
     const summary = JSON.parse(again.stdout) as { events: { sent: number } };
