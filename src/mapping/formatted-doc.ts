@@ -6,7 +6,7 @@
  *
  * All `text` fields hold final, decoded text (no Slack entities); renderers do the escaping.
  */
-import { escapeHtml, isSafeHref } from './matrix-html.js';
+import { escapeHtml, isMxcUri, isSafeHref } from './matrix-html.js';
 
 /** Inline content (a run inside a paragraph, list item, heading, …). */
 export type Inline =
@@ -17,7 +17,14 @@ export type Inline =
   /** `href` must already have passed `isSafeHref`; the renderer re-checks and degrades. */
   | { kind: 'link'; href: string; children: Inline[] }
   /** A Matrix user pill; `href` is the matrix.to permalink, `name` the display name. */
-  | { kind: 'pill'; href: string; name: string };
+  | { kind: 'pill'; href: string; name: string }
+  /**
+   * A custom emoji image shown inline (Matrix "emote"): `name` is the bare shortcode
+   * (`partyparrot`), `mxc` its uploaded image. HTML `<img data-mx-emoticon src alt title
+   * height="32">` with alt and title `:name:`; plain text `:name:`. An `mxc` that is not an
+   * `mxc://` URI renders as the text `:name:` in HTML too.
+   */
+  | { kind: 'emote'; name: string; mxc: string };
 
 export type InlineStyle = 'bold' | 'italic' | 'strike' | 'underline';
 
@@ -84,6 +91,7 @@ function isInline(item: Inline | Block): item is Inline {
     case 'code':
     case 'link':
     case 'pill':
+    case 'emote':
       return true;
     case 'paragraph':
     case 'heading':
@@ -191,6 +199,12 @@ function inlineHtml(inline: Inline): string {
         : inlinesHtml(inline.children);
     case 'pill':
       return `<a href="${escapeHtml(inline.href)}">${escapeHtml(inline.name)}</a>`;
+    case 'emote': {
+      const label = escapeHtml(`:${inline.name}:`);
+      return isMxcUri(inline.mxc)
+        ? `<img data-mx-emoticon src="${escapeHtml(inline.mxc)}" alt="${label}" title="${label}" height="32">`
+        : label;
+    }
     default:
       return assertNever(inline);
   }
@@ -201,7 +215,8 @@ function inlineHtml(inline: Inline): string {
 /**
  * Readable plain text: no emphasis markers, inline code in backticks, code blocks fenced with
  * ```, quotes prefixed `> `, lists as `- ` / `1. ` indented two spaces per level, links as
- * `label (url)` (or just the URL when the label is the URL), pills as the display name.
+ * `label (url)` (or just the URL when the label is the URL), pills as the display name, emotes
+ * as `:name:`.
  */
 export function renderPlain(blocks: Block[]): string {
   return blocks.map(blockPlain).join('\n');
@@ -265,6 +280,8 @@ function inlinePlain(inline: Inline): string {
     }
     case 'pill':
       return inline.name;
+    case 'emote':
+      return `:${inline.name}:`;
     default:
       return assertNever(inline);
   }

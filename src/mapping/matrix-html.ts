@@ -29,6 +29,14 @@ export function isSafeHref(url: string): boolean {
 }
 
 /**
+ * True when `uri` is a Matrix content URI `mxc://<server>/<media id>` (no query, fragment or
+ * whitespace): the only image source a `formatted_body` may carry.
+ */
+export function isMxcUri(uri: string): boolean {
+  return /^mxc:\/\/[\w.:[\]-]+\/[\w-]+$/.test(uri);
+}
+
+/**
  * A matrix.to permalink for a user ID (`@u:hs`), room alias (`#r:hs`) or room ID (`!id:hs`).
  * Percent-encodes the identifier except for the sigils and `:` that matrix.to links
  * conventionally keep readable (this is what Element produces).
@@ -86,7 +94,7 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: [...MATRIX_ALLOWED_TAGS],
   allowedAttributes: {
     a: ['href'],
-    img: ['src', 'alt', 'title', 'width', 'height'],
+    img: ['data-mx-emoticon', 'src', 'alt', 'title', 'width', 'height'],
     ol: ['start'],
     font: ['data-mx-color', 'data-mx-bg-color'],
     span: ['data-mx-color', 'data-mx-bg-color'],
@@ -107,12 +115,35 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
         attribs: href !== undefined && isSafeHref(href) ? { ...rest, href } : rest,
       };
     },
+    // Relative sources pass the scheme check; sizes must be plain numbers.
+    img: (tagName, attribs) => ({
+      tagName,
+      attribs: Object.fromEntries(
+        Object.entries(attribs).filter(([name, value]) => keepImgAttribute(name, value)),
+      ),
+    }),
   },
+  // An image without an mxc source shows nothing: drop it.
+  exclusiveFilter: (frame) => frame.tag === 'img' && frame.attribs.src === undefined,
 };
+
+function keepImgAttribute(name: string, value: string): boolean {
+  switch (name) {
+    case 'src':
+      return isMxcUri(value);
+    case 'width':
+    case 'height':
+      return /^\d{1,4}$/.test(value);
+    default:
+      return true; // the allowlist above decides
+  }
+}
 
 /**
  * Sanitises HTML to the Matrix spec's allowlist: the tags above; `a[href]` (http, https, mailto
- * only), `img[src]` (mxc only), `ol[start]`, `code[class=language-*]`,
+ * only); `img` only with an `mxc://` `src` (images without one are removed) plus
+ * `data-mx-emoticon`, `alt`, `title` and numeric `width`/`height`; `ol[start]`,
+ * `code[class=language-*]`,
  * `span`/`font[data-mx-color|data-mx-bg-color]`. Everything else (scripts, event handlers,
  * styles) is removed; the text content of removed non-script tags is kept.
  */

@@ -9,7 +9,7 @@
 import { parse, NodeType, type Node } from 'slack-message-parser';
 import { emojiFromShortcode } from './emoji.js';
 import { assertNever, textInlines, toBlocks, type Block, type Inline } from './formatted-doc.js';
-import { isSafeHref } from './matrix-html.js';
+import { isMxcUri, isSafeHref } from './matrix-html.js';
 import {
   broadcastText,
   channelMention,
@@ -87,7 +87,14 @@ function convertInline(node: Node, ctx: ConvertContext): Inline[] {
       return textInlines(commandText(node.name, node.arguments, labelText(node.label)));
     case NodeType.Emoji: {
       const name = node.variation === undefined ? node.name : `${node.name}::${node.variation}`;
-      return [{ kind: 'text', text: emojiFromShortcode(name) ?? decodeSlackEntities(node.source) }];
+      const standard = emojiFromShortcode(name);
+      if (standard !== undefined) return [{ kind: 'text', text: standard }];
+      return [
+        customEmojiInline(ctx, node.name) ?? {
+          kind: 'text',
+          text: decodeSlackEntities(node.source),
+        },
+      ];
     }
     case NodeType.PreText:
     case NodeType.Quote:
@@ -97,6 +104,26 @@ function convertInline(node: Node, ctx: ConvertContext): Inline[] {
       return inlineChildren(node.children, ctx);
     default:
       return assertNever(node);
+  }
+}
+
+/**
+ * A name that is not a standard emoji, through the resolver's `customEmoji`: its uploaded image
+ * (an `emote`), the unicode of the standard emoji it aliases, or undefined when neither (the
+ * caller keeps the source text). Shared with the rich-text converter.
+ */
+export function customEmojiInline(ctx: ConvertContext, name: string): Inline | undefined {
+  const custom = ctx.resolver.customEmoji?.(name);
+  if (custom === undefined) return undefined;
+  switch (custom.kind) {
+    case 'image':
+      return isMxcUri(custom.mxc) ? { kind: 'emote', name, mxc: custom.mxc } : undefined;
+    case 'alias': {
+      const unicode = emojiFromShortcode(custom.shortcode);
+      return unicode === undefined ? undefined : { kind: 'text', text: unicode };
+    }
+    default:
+      return assertNever(custom);
   }
 }
 

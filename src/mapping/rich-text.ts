@@ -15,6 +15,7 @@ import {
   type InlineStyle,
 } from './formatted-doc.js';
 import { isSafeHref } from './matrix-html.js';
+import { customEmojiInline } from './mrkdwn.js';
 import {
   broadcastText,
   channelMention,
@@ -169,7 +170,7 @@ function inlineElement(el: JsonRecord, ctx: ConvertContext): Inline[] {
     case 'broadcast':
       return styled(el, [{ kind: 'text', text: broadcastText(str(el, 'range') ?? 'here') }]);
     case 'emoji':
-      return styled(el, [{ kind: 'text', text: emojiText(el) }]);
+      return styled(el, [emojiInline(el, ctx)]);
     case 'date':
       return styled(el, textInlines(dateText(num(el, 'timestamp'), nonEmpty(el, 'fallback'))));
     case 'team':
@@ -183,17 +184,25 @@ function inlineElement(el: JsonRecord, ctx: ConvertContext): Inline[] {
   }
 }
 
-/** Standard emoji carry `unicode` (hex code points); custom ones only a name. */
-function emojiText(el: JsonRecord): string {
+/**
+ * Standard emoji carry `unicode` (hex code points); custom ones only a name, resolved through
+ * `customEmoji` (image or alias), else shown as `:name:`.
+ */
+function emojiInline(el: JsonRecord, ctx: ConvertContext): Inline {
   const name = str(el, 'name') ?? '';
   const tone = num(el, 'skin_tone');
   const unicode = emojiFromCodePoints(str(el, 'unicode') ?? '');
   // The unicode field normally already includes the tone modifier; add it when it does not.
   if (unicode !== undefined && (tone === undefined || /[\u{1F3FB}-\u{1F3FF}]/u.test(unicode))) {
-    return unicode;
+    return { kind: 'text', text: unicode };
   }
   const toned = tone !== undefined && !name.includes('::') ? `${name}::skin-tone-${tone}` : name;
-  return emojiFromShortcode(toned) ?? unicode ?? `:${toned}:`;
+  const standard = emojiFromShortcode(toned) ?? unicode;
+  if (standard !== undefined) return { kind: 'text', text: standard };
+  const base = name.replace(/::.*$/, '');
+  return (
+    (base === '' ? undefined : customEmojiInline(ctx, base)) ?? { kind: 'text', text: `:${toned}:` }
+  );
 }
 
 /** Unknown element: its `text`, `fallback` or `name`, else nothing — never an error. */

@@ -21,7 +21,12 @@
  *   `@here`/`@channel`/`@everyone`. Never `@room`: imported history must not ping anyone.
  * - `<!subteam^S…|@devs>` → `@devs`; `<!date^…|fallback>` → the fallback.
  * - Links keep only http(s)/mailto targets; anything else shows its label as text.
- * - `:shortcode:` → unicode emoji (custom emoji stay `:name:`).
+ * - `:shortcode:` → unicode emoji. Custom workspace emoji (mrkdwn `:name:`, rich-text `emoji`
+ *   elements without `unicode`) go through the resolver's optional `customEmoji`: an uploaded
+ *   image → an inline emote `<img data-mx-emoticon src="mxc://…" alt=":name:"
+ *   title=":name:" height="32">` (`:name:` in `body`); an alias of a standard emoji → that
+ *   emoji's unicode; anything else (or no `customEmoji`) stays `:name:`. Standard names win
+ *   over custom ones (Slack does not allow a custom emoji to shadow a standard name).
  * - Code spans/blocks are verbatim (mentions inside are not converted).
  */
 import { hasFormatting, isEmpty, renderHtml, renderPlain, type Block } from './formatted-doc.js';
@@ -30,17 +35,40 @@ import type { ConvertContext } from './mentions.js';
 import { mrkdwnToBlocks } from './mrkdwn.js';
 import { attachmentsToDoc, blocksToDoc } from './slack-blocks.js';
 
-/** Looks up the Matrix side of Slack IDs. Implementations must not throw for unknown IDs. */
+/**
+ * Looks up the Matrix side of Slack IDs and names. Implementations must not throw for unknown
+ * IDs or names, and must answer synchronously (load what they need before converting).
+ */
 export interface MentionResolver {
   /** Slack user ID (U…/W…) → Matrix user ID and display name, or undefined if unknown. */
   user(slackUserId: string): { mxid: string; displayName: string } | undefined;
   /** Slack channel ID → a Matrix room alias/ID and name to link to, or undefined. */
   channel(slackChannelId: string): { target: string; name: string } | undefined;
+  /**
+   * A custom emoji name of the message's workspace (bare, no colons or skin tone, e.g.
+   * `partyparrot`) → what it shows, or undefined when unknown (rendered `:name:`). Optional:
+   * without it every custom emoji stays `:name:`. Only asked for names that are not standard
+   * emoji.
+   */
+  customEmoji?(name: string): CustomEmoji | undefined;
 }
+
+/**
+ * What a custom Slack emoji renders as (closed union):
+ * - `image`: its image was uploaded; `mxc` must be an `mxc://` URI (anything else is rendered
+ *   as `:name:`, never as an `<img>`);
+ * - `alias`: it names a standard emoji; `shortcode` is that emoji's Slack short name
+ *   (`thumbsup`, optionally with `::skin-tone-N`). A shortcode unknown to the emoji table
+ *   renders as `:name:`.
+ */
+export type CustomEmoji = { kind: 'image'; mxc: string } | { kind: 'alias'; shortcode: string };
 
 /** Text content for an `m.room.message` (`msgtype` is the caller's choice). */
 export interface MatrixText {
-  /** Plain text: mentions as display names, links as `label (url)` or the URL, emoji as unicode. */
+  /**
+   * Plain text: mentions as display names, links as `label (url)` or the URL, emoji as unicode,
+   * custom emoji images as `:name:`.
+   */
   body: string;
   /**
    * Sanitised HTML (Matrix spec allowlist). Present only when formatting adds something over

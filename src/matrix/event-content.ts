@@ -188,7 +188,7 @@ function renderSourceText(text: SourceText, ctx: ContentContext): RichText {
     case 'slack-mrkdwn': {
       const out = slackMessageToMatrix(
         { text: text.text, blocks: text.blocks, attachments: text.attachments },
-        ctx.mentions,
+        slackResolver(ctx),
       );
       return withHtml(out.body, out.formatted_body);
     }
@@ -285,6 +285,24 @@ function rewriteMatrixToLinks(
       ? link
       : escape(`https://matrix.to/#/${target.roomId}/${target.eventId}`);
   });
+}
+
+/**
+ * The writer's resolver, with custom emoji it does not know falling back to `emojiAlias`, so
+ * aliases show as their standard emoji in text as they do in reactions.
+ */
+function slackResolver(ctx: ContentContext): MentionResolver {
+  const { mentions } = ctx;
+  return {
+    user: (id) => mentions.user(id),
+    channel: (id) => mentions.channel(id),
+    customEmoji: (name) => {
+      const known = mentions.customEmoji?.(name);
+      if (known !== undefined) return known;
+      const alias = ctx.emojiAlias?.(name);
+      return alias === undefined ? undefined : { kind: 'alias', shortcode: alias };
+    },
+  };
 }
 
 function withHtml(body: string, html: string | undefined): RichText {

@@ -1,6 +1,9 @@
 /**
  * What the writer needs to know about users and rooms, read once from the store: model keys →
  * ghost Matrix IDs and names. Memory: one small record per user and per room.
+ *
+ * Custom Slack emoji for message text are the exception: they are read per room
+ * (`customEmoji`), because their images are uploaded during the push, after this is loaded.
  */
 import type { Knex } from 'knex';
 import {
@@ -9,8 +12,16 @@ import {
   type IdentityRules,
 } from '../mapping/identity-rules.js';
 import type { IdentityMapper } from '../mapping/identity.js';
+import type { CustomEmoji } from '../mapping/slack-format.js';
 import { resolveIdentities, type EmailLookup } from './identity-resolver.js';
-import type { RoomKey, RoomKind, RoomRecord, SourceKind, UserKey } from '../model/index.js';
+import type {
+  RoomKey,
+  RoomKind,
+  RoomRecord,
+  SourceKey,
+  SourceKind,
+  UserKey,
+} from '../model/index.js';
 import { roomKey as toRoomKey, sourceKey, userKey as toUserKey } from '../model/index.js';
 
 export interface CatalogUser {
@@ -32,6 +43,9 @@ export interface CatalogRoom {
   target?: string;
 }
 
+/** Custom emoji name (bare, e.g. `partyparrot`) → what it renders as in message text. */
+export type CustomEmojiTable = ReadonlyMap<string, CustomEmoji>;
+
 export interface CatalogOptions {
   rules?: IdentityRules;
   lookupEmail?: EmailLookup;
@@ -49,6 +63,7 @@ export class PushCatalog {
     readonly userByNativeId: ReadonlyMap<string, UserKey>,
     /** Custom Slack emoji name → the standard shortcode it aliases (enrichment). */
     readonly emojiAliases: ReadonlyMap<string, string>,
+    private readonly db: Knex,
   ) {}
 
   static async load(
@@ -152,7 +167,43 @@ export class PushCatalog {
       alias_of: string;
     }[];
     const emojiAliases = new Map(aliasRows.map((r) => [r.name, r.alias_of]));
-    return new PushCatalog(users, rooms, roomByNativeId, userByNativeId, emojiAliases);
+    return new PushCatalog(users, rooms, roomByNativeId, userByNativeId, emojiAliases, db);
+  }
+
+  /**
+   * The custom emoji of one Slack source (`ferry enrich slack --emoji`), read from the store
+   * now rather than at `load`:
+   * - `image` for names whose image `push` uploaded: `slack_custom_emoji` joined with
+   *   `matrix_media` on `media_key = 'slack-emoji:' || url`, status `uploaded`;
+   * - `alias` for names that alias a standard emoji (`alias_of`);
+   * - names whose image is not uploaded (downloads disabled, failed) are absent.
+   *
+   * Why lazily: `push` uploads the images (`sendEmojiPacks`) after the catalog is loaded, once
+   * the spaces are written and before any conversation room. The room writer therefore calls
+   * this once per room, before writing it, and so sees every image uploaded so far (also by
+   * another process). Cost: one indexed query per room; memory: one entry per emoji of the
+   * room's source, held by the writer for that room only.
+   */
+  async customEmoji(source: SourceKey): Promise<CustomEmojiTable> {
+    const rows = (await this.db('slack_custom_emoji as e')
+      .leftJoin('matrix_media as m', (j) =>
+        j
+          .on('m.media_key', '=', this.db.raw(`'slack-emoji:' || e.url`))
+          .andOn('m.status', '=', this.db.raw(`'uploaded'`)),
+      )
+      .where('e.source_key', source)
+      .select('e.name', 'e.alias_of', 'm.mxc')) as {
+      name: string;
+      alias_of: string | null;
+      mxc: string | null;
+    }[];
+    const table = new Map<string, CustomEmoji>();
+    for (const row of rows) {
+      if (row.mxc !== null) table.set(row.name, { kind: 'image', mxc: row.mxc });
+      else if (row.alias_of !== null)
+        table.set(row.name, { kind: 'alias', shortcode: row.alias_of });
+    }
+    return table;
   }
 
   user(key: UserKey): CatalogUser {

@@ -30,7 +30,7 @@ import {
   type MatrixSend,
   type MigratedEvent,
 } from './event-content.js';
-import type { CatalogRoom, PushCatalog } from './push-catalog.js';
+import type { CatalogRoom, CustomEmojiTable, PushCatalog } from './push-catalog.js';
 import { txnIdFor, type LedgerRow, type PushState } from './push-state.js';
 import type { EventId, JsonObject, RoomId, UserId } from './types.js';
 
@@ -99,6 +99,8 @@ export class RoomWriter {
   private room!: CatalogRoom;
   private lastEventId: string | undefined;
   private mediaCache = new Map<string, { record: MediaRecord; mxc?: string } | undefined>();
+  /** The room's custom Slack emoji, read at the start of `write` (uploaded after the catalog loaded). */
+  private customEmoji: CustomEmojiTable = new Map();
 
   constructor(private readonly o: RoomWriterOptions) {}
 
@@ -107,6 +109,10 @@ export class RoomWriter {
     if (room === undefined) throw new Error(`room ${roomKey} is not in the store`);
     this.room = room;
     this.roomId = roomId;
+    this.customEmoji =
+      room.sourceKind === 'slack'
+        ? await this.o.catalog.customEmoji(room.record.source)
+        : new Map();
     this.members = await this.o.state.members(roomKey);
     this.members.set(botKey, 'join');
     await this.reconcile(roomKey);
@@ -234,6 +240,7 @@ export class RoomWriter {
             ? undefined
             : { target: room.alias, name: room.record.name ?? nativeId };
         },
+        customEmoji: (name) => this.customEmoji.get(name),
       },
       media: (key) => this.mediaCache.get(key),
       emojiAlias: (name) => this.o.catalog.emojiAliases.get(name),

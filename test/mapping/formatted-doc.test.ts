@@ -83,3 +83,29 @@ describe('hasFormatting', () => {
     );
   });
 });
+
+describe('emote (custom emoji image)', () => {
+  const emote = (mxc: string, name = 'partyparrot'): Block[] => [
+    {
+      kind: 'paragraph',
+      children: [
+        { kind: 'text', text: 'a ' },
+        { kind: 'emote', name, mxc },
+      ],
+    },
+  ];
+
+  it('renders an inline img with data-mx-emoticon in HTML and :name: in plain text', () => {
+    expect(renderHtml(emote('mxc://hs/Abc'))).toBe(
+      'a <img data-mx-emoticon src="mxc://hs/Abc" alt=":partyparrot:" title=":partyparrot:" height="32">',
+    );
+    expect(renderPlain(emote('mxc://hs/Abc'))).toBe('a :partyparrot:');
+    expect(hasFormatting(emote('mxc://hs/Abc'))).toBe(true);
+  });
+
+  it('escapes the name and degrades a non-mxc source to :name:', () => {
+    expect(renderHtml(emote('mxc://hs/Abc', '"x<'))).toContain('alt=":&quot;x&lt;:"');
+    expect(renderHtml(emote('https://evil.example/x.png'))).toBe('a :partyparrot:');
+    expect(renderHtml(emote('mxc://hs/a" onerror="x'))).toBe('a :partyparrot:');
+  });
+});

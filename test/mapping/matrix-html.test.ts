@@ -60,6 +60,22 @@ describe('sanitizeMatrixHtml', () => {
     expect(sanitizeMatrixHtml('<img src="https://tracker/x.png">')).not.toContain('tracker');
   });
 
+  it('keeps custom emoji images: mxc src, data-mx-emoticon, alt, title, numeric sizes', () => {
+    const emote =
+      '<img data-mx-emoticon src="mxc://ferry.test/Parrot42" alt=":partyparrot:" title=":partyparrot:" height="32" />';
+    expect(sanitizeMatrixHtml(emote)).toBe(emote);
+    expect(sanitizeMatrixHtml('<img src="mxc://hs/a" width="16" height="32px" style="x">')).toBe(
+      '<img src="mxc://hs/a" width="16" />',
+    );
+  });
+
+  it('removes images without an mxc source, relative ones included', () => {
+    expect(sanitizeMatrixHtml('a<img src="/rel.png" alt="r">b')).toBe('ab');
+    expect(sanitizeMatrixHtml('<img src="https://tracker/x.png" alt="t">')).toBe('');
+    expect(sanitizeMatrixHtml('<img alt="none"><img src="mxc://hs/a?x=1">')).toBe('');
+    expect(sanitizeMatrixHtml('<img src="javascript:alert(1)">')).toBe('');
+  });
+
   it('allows ol[start], code[class=language-*] and data-mx-color', () => {
     expect(sanitizeMatrixHtml('<ol start="3" type="a"></ol>')).toBe('<ol start="3"></ol>');
     expect(sanitizeMatrixHtml('<code class="language-js evil">x</code>')).toBe(

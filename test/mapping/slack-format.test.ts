@@ -13,6 +13,24 @@ const resolver: MentionResolver = {
 
 const ADA = '<a href="https://matrix.to/#/@ada:example.org">Ada</a>';
 
+/** The resolver plus custom emoji: one uploaded image, one alias of a standard emoji. */
+const withEmoji: MentionResolver = {
+  user: (id) => resolver.user(id),
+  channel: (id) => resolver.channel(id),
+  customEmoji: (name) =>
+    name === 'partyparrot'
+      ? { kind: 'image', mxc: 'mxc://ferry.test/Parrot42' }
+      : name === 'thumbs'
+        ? { kind: 'alias', shortcode: 'thumbsup' }
+        : name === 'badimage'
+          ? { kind: 'image', mxc: 'https://emoji.slack-edge.com/x.png' }
+          : name === 'badalias'
+            ? { kind: 'alias', shortcode: 'no_such_emoji' }
+            : undefined,
+};
+const PARROT =
+  '<img data-mx-emoticon src="mxc://ferry.test/Parrot42" alt=":partyparrot:" title=":partyparrot:" height="32" />';
+
 const fromText = (text: string) => slackMessageToMatrix({ text }, resolver);
 
 // Rich-text builders.
@@ -165,6 +183,62 @@ describe('mrkdwn text', () => {
     );
   });
 
+  it('shows custom emoji with an uploaded image inline, :name: in the body', () => {
+    const out = slackMessageToMatrix(
+      { text: 'party :partyparrot: *now* :partyparrot:' },
+      withEmoji,
+    );
+    expect(out.body).toBe('party :partyparrot: now :partyparrot:');
+    expect(out.formatted_body).toBe(`party ${PARROT} <strong>now</strong> ${PARROT}`);
+    expect(out.format).toBe('org.matrix.custom.html');
+  });
+
+  it('gives an emoji-only message a formatted_body', () => {
+    const out = slackMessageToMatrix({ text: ':partyparrot:' }, withEmoji);
+    expect(out).toEqual({
+      body: ':partyparrot:',
+      formatted_body: PARROT,
+      format: 'org.matrix.custom.html',
+      mentionedUserIds: [],
+    });
+  });
+
+  it('renders custom aliases of standard emoji as that emoji, unknown names as :name:', () => {
+    const out = slackMessageToMatrix({ text: ':thumbs: :nobody: :badalias: :+1:' }, withEmoji);
+    expect(out).toEqual({
+      body: '\u{1F44D} :nobody: :badalias: \u{1F44D}',
+      mentionedUserIds: [],
+    });
+  });
+
+  it('never renders a non-mxc image, and leaves code spans and blocks alone', () => {
+    const out = slackMessageToMatrix(
+      { text: ':badimage: `:partyparrot:`\n```:partyparrot:```' },
+      withEmoji,
+    );
+    expect(out.body).toBe(':badimage: `:partyparrot:`\n```\n:partyparrot:\n```');
+    expect(out.formatted_body).toBe(
+      ':badimage: <code>:partyparrot:</code><pre><code>:partyparrot:</code></pre>',
+    );
+  });
+
+  it('keeps custom emoji as :name: without a customEmoji lookup', () => {
+    expect(fromText(':partyparrot: :thumbs:')).toEqual({
+      body: ':partyparrot: :thumbs:',
+      mentionedUserIds: [],
+    });
+  });
+
+  it('uses custom emoji in attachments and quotes too', () => {
+    const out = slackMessageToMatrix(
+      { text: '&gt; :partyparrot:', attachments: [{ text: 'hi :partyparrot:' }] },
+      withEmoji,
+    );
+    expect(out.formatted_body).toBe(
+      `<blockquote>${PARROT}</blockquote><blockquote>hi ${PARROT}</blockquote>`,
+    );
+  });
+
   it('escapes HTML injection attempts', () => {
     const out = fromText(
       '&lt;script&gt;alert(1)&lt;/script&gt; <https://x.example|" onerror="alert(1)> <script>',
@@ -275,6 +349,58 @@ describe('rich_text blocks', () => {
       ),
     );
     expect(out.body).toBe('\u{1F44B}\u{1F3FC}\u{1F44D}\u{1F3FB}\u{1F389}:partyparrot:');
+  });
+
+  it('renders custom emoji elements as inline images or their alias, styled like text', () => {
+    const out = slackMessageToMatrix(
+      {
+        text: 'ignored',
+        blocks: [
+          {
+            type: 'rich_text',
+            elements: [
+              section(
+                t('go '),
+                { type: 'emoji', name: 'partyparrot' },
+                t(' '),
+                { type: 'emoji', name: 'partyparrot', style: { bold: true } },
+                t(' '),
+                { type: 'emoji', name: 'thumbs' },
+                { type: 'emoji', name: 'thumbs', skin_tone: 2 },
+                { type: 'emoji', name: 'nobody' },
+                { type: 'emoji', name: 'tada' },
+              ),
+            ],
+          },
+        ],
+      },
+      withEmoji,
+    );
+    // Custom emoji have no skin tones: a tone on an alias is ignored.
+    expect(out.body).toBe('go :partyparrot: :partyparrot: \u{1F44D}\u{1F44D}:nobody:\u{1F389}');
+    expect(out.formatted_body).toBe(
+      `go ${PARROT} <strong>${PARROT}</strong> \u{1F44D}\u{1F44D}:nobody:\u{1F389}`,
+    );
+  });
+
+  it('shows custom emoji in code blocks as :name:', () => {
+    const out = slackMessageToMatrix(
+      {
+        blocks: [
+          {
+            type: 'rich_text',
+            elements: [
+              {
+                type: 'rich_text_preformatted',
+                elements: [t('x '), { type: 'emoji', name: 'partyparrot' }],
+              },
+            ],
+          },
+        ],
+      },
+      withEmoji,
+    );
+    expect(out.formatted_body).toBe('<pre><code>x :partyparrot:</code></pre>');
   });
 
   it('renders broadcast, usergroup, date, channel and unknown users', () => {

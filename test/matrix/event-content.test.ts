@@ -268,6 +268,55 @@ describe('text messages', () => {
   });
 });
 
+describe('custom Slack emoji in text', () => {
+  const PARROT =
+    '<img data-mx-emoticon src="mxc://example.org/Parrot" alt=":partyparrot:" title=":partyparrot:" height="32" />';
+  const withEmoji = (extra: Partial<ContentContext> = {}) => {
+    const ctx = context(extra);
+    return context({
+      ...extra,
+      mentions: {
+        ...ctx.mentions,
+        customEmoji: (name) =>
+          name === 'partyparrot' ? { kind: 'image', mxc: 'mxc://example.org/Parrot' } : undefined,
+      },
+    });
+  };
+
+  it('shows an uploaded custom emoji as an inline image, :name: in the body', () => {
+    const content = contentOf(message('party :partyparrot:'), withEmoji());
+    expect(content.body).toBe('party :partyparrot:');
+    expect(content.format).toBe('org.matrix.custom.html');
+    expect(content.formatted_body).toBe(`party ${PARROT}`);
+  });
+
+  it('shows a custom alias of a standard emoji as that emoji, from emojiAlias too', () => {
+    const alias = (name: string) => (name === 'thumbs' ? 'thumbsup' : undefined);
+    const content = contentOf(message(':thumbs: :partyparrot:'), context({ emojiAlias: alias }));
+    expect(content.body).toBe('\u{1F44D} :partyparrot:');
+    expect(content).not.toHaveProperty('formatted_body');
+    const both = contentOf(message(':thumbs: :partyparrot:'), withEmoji({ emojiAlias: alias }));
+    expect(both.formatted_body).toBe(`\u{1F44D} ${PARROT}`);
+  });
+
+  it('keeps the image in edits and in edited-message markers', () => {
+    const edited = contentOf(message(':partyparrot:', { edited: { at: 1 } }), withEmoji());
+    expect(edited.formatted_body).toBe(`${PARROT} <sub>(edited)</sub>`);
+    const edit = contentOf(
+      { ...base(), kind: 'edit', target: QUOTED, content: mrkdwn('now :partyparrot:') },
+      withEmoji(),
+    );
+    expect(edit['m.new_content']).toMatchObject({
+      body: 'now :partyparrot:',
+      formatted_body: `now ${PARROT}`,
+    });
+  });
+
+  it('leaves unknown custom emoji as :name:', () => {
+    expect(contentOf(message(':nobody:'), withEmoji()).body).toBe(':nobody:');
+  });
+});
+
 describe('threads and replies', () => {
   it('relates a thread reply to its root, falling back to the latest event in the thread', () => {
     const content = contentOf(message('in thread', { thread: { root: ROOT, broadcast: false } }));

@@ -262,7 +262,7 @@ describe('push under injected faults (fake homeserver)', () => {
 });
 
 describe('custom emoji from enrichment', () => {
-  it('become an image pack on the workspace space, uploaded from their URLs', async () => {
+  it('become an image pack on the workspace space, uploaded from their URLs, and show inline in text', async () => {
     const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex');
     const server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });
@@ -284,14 +284,37 @@ describe('custom emoji from enrichment', () => {
           alias_of: null,
           url: `http://127.0.0.1:${port}/tada.png`,
         },
+        { source_key: 'slack:T01TEAM', name: 'thumbs', alias_of: 'thumbsup', url: null },
       ]);
+      // A message that uses them (the fixture has none): an image, an alias and an unknown name.
+      const party = 'slack:C01GENERAL:1709251300.000300';
+      await db('events')
+        .where({ key: party })
+        .update({
+          payload: db.raw(`jsonb_set(payload, '{content,text}', ?::jsonb)`, [
+            JSON.stringify('first :partyparrot: :thumbs: :nobody:'),
+          ]),
+        });
       await expectComplete(await runPush({ allowDownload: true }));
       const space = fake.aliases.get(identity.roomAlias('slack', 'T01TEAM'))!;
       const pack = fake.stateOf(space, 'im.ponies.room_emotes') as {
         images: Record<string, { url: string }>;
       };
       expect(Object.keys(pack.images)).toEqual(['partyparrot', 'tada']);
-      expect(pack.images.partyparrot?.url).toMatch(/^mxc:\/\//);
+      const parrot = pack.images.partyparrot?.url;
+      expect(parrot).toMatch(/^mxc:\/\//);
+
+      // Uploaded after the catalog was loaded (spaces first), yet the message shows the image.
+      const general = fake.aliases.get(identity.roomAlias('slack', 'C01GENERAL'))!;
+      const sent = fake
+        .eventsIn(general)
+        .filter((e) => (e.content['ferry.source'] as { key?: string } | undefined)?.key === party);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]?.content).toMatchObject({
+        body: 'first :partyparrot: \u{1F44D} :nobody:',
+        format: 'org.matrix.custom.html',
+        formatted_body: `first <img data-mx-emoticon src="${parrot}" alt=":partyparrot:" title=":partyparrot:" height="32" /> \u{1F44D} :nobody:`,
+      });
     } finally {
       server.close();
     }
