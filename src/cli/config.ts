@@ -167,6 +167,12 @@ export const configSchema = z
           .boolean()
           .describe('Mark imported rooms as read for their members at the end.')
           .default(true),
+        imageReactions: z
+          .boolean()
+          .describe(
+            'React with custom emoji images (mxc keys; clients without image reactions show the raw URI) instead of :name: text.',
+          )
+          .default(false),
       })
       .strict()
       .default({
@@ -177,6 +183,7 @@ export const configSchema = z
         downloadMedia: false,
         maxUploadBytes: 50 * 1024 * 1024,
         readMarkers: true,
+        imageReactions: false,
       }),
   })
   .strict();

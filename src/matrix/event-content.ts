@@ -67,6 +67,11 @@ export interface ProvenanceContent {
 export interface ContentContext {
   /** The room being written (its current topic decides how a Slack purpose is rendered). */
   room: RoomRecord;
+  /**
+   * React with custom emoji images (the mxc URI as the annotation key, plus the shortcode for
+   * clients that show text). Off by default: clients without image reactions show the raw URI.
+   */
+  imageReactions?: boolean;
   /** Ghost Matrix user ID of a model user. */
   mxidOf(user: UserKey): string;
   /** Display name the ghost of a model user has (or will have), if any. */
@@ -675,12 +680,21 @@ function reactionToMatrix(event: ReactionEvent, ctx: ContentContext): ContentOut
   if (target === undefined) return { outcome: 'skip', reason: 'reaction_target_missing' };
   const key = reactionKey(event.reaction, ctx);
   if (key === '') return { outcome: 'skip', reason: 'empty_content' };
+  const image = key.startsWith(':') ? customImageKey(key.slice(1, -1), ctx) : undefined;
   const content = {
-    'm.relates_to': { rel_type: 'm.annotation', event_id: target, key },
+    'm.relates_to': { rel_type: 'm.annotation', event_id: target, key: image ?? key },
+    ...(image === undefined ? {} : { 'com.beeper.reaction.shortcode': key }),
     'm.mentions': {},
     [PROVENANCE_KEY]: provenance(event.key, 0),
   };
   return { outcome: 'send', sends: [{ kind: 'message', part: 0, type: 'm.reaction', content }] };
+}
+
+/** The uploaded image of a custom emoji, when image reactions are on. */
+function customImageKey(name: string, ctx: ContentContext): string | undefined {
+  if (ctx.imageReactions !== true) return undefined;
+  const custom = ctx.mentions.customEmoji?.(name);
+  return custom?.kind === 'image' ? custom.mxc : undefined;
 }
 
 /** Unicode for known Slack shortcodes (skin tones included), `:name:` for custom emoji. */

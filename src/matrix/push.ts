@@ -44,6 +44,8 @@ export interface PushOptions {
   catalog?: CatalogOptions;
   /** Slack token (files:read) for Slack file URLs without an export token; never logged. */
   slackToken?: string;
+  /** React with custom emoji images (mxc keys) instead of `:name:` text. */
+  imageReactions?: boolean;
 }
 
 export interface PushProgress {
@@ -134,6 +136,7 @@ export async function push(o: PushOptions): Promise<PushSummary> {
           logger: o.logger.child({ room: roomKey }),
           appendLate: o.appendLate,
           readMarkers: o.readMarkers,
+          imageReactions: o.imageReactions,
           onSent: () => {
             progress.eventsSent += 1;
             o.onProgress?.(progress);

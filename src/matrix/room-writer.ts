@@ -52,6 +52,8 @@ export interface RoomWriterOptions {
   appendLate: boolean;
   /** Set read markers of every member at the end of the room. */
   readMarkers: boolean;
+  /** React with custom emoji images (mxc keys) instead of `:name:` text. */
+  imageReactions?: boolean;
   pageSize?: number;
   /** Called after each Matrix event sent (progress). */
   onSent?: (roomKey: RoomKey) => void;
@@ -221,6 +223,7 @@ export class RoomWriter {
   private context(): ContentContext {
     return {
       room: this.room.record,
+      imageReactions: this.o.imageReactions === true,
       mxidOf: (user) => this.o.catalog.users.get(user)?.mxid ?? this.o.botUserId,
       displayNameOf: (user) => this.o.catalog.users.get(user)?.displayName,
       eventIdOf: (key) => this.eventIds.get(key),

@@ -554,6 +554,25 @@ describe('reactions', () => {
     });
   });
 
+  it('reacts with the uploaded image of a custom emoji only when image reactions are on', () => {
+    const base = context();
+    const mentions = {
+      ...base.mentions,
+      customEmoji: (name: string) =>
+        name === 'partyparrot'
+          ? ({ kind: 'image', mxc: 'mxc://example.org/parrot' } as const)
+          : undefined,
+    };
+    const off = contentOf(reaction('partyparrot'), context({ mentions }));
+    expect(off['m.relates_to']).toMatchObject({ key: ':partyparrot:' });
+    expect(off['com.beeper.reaction.shortcode']).toBeUndefined();
+    const on = contentOf(reaction('partyparrot'), context({ mentions, imageReactions: true }));
+    expect(on['m.relates_to']).toMatchObject({ key: 'mxc://example.org/parrot' });
+    expect(on['com.beeper.reaction.shortcode']).toBe(':partyparrot:');
+    const unknown = contentOf(reaction('nobody'), context({ mentions, imageReactions: true }));
+    expect(unknown['m.relates_to']).toMatchObject({ key: ':nobody:' });
+  });
+
   it('passes unicode keys through', () => {
     const event: TimelineEvent = {
       ...base(),

@@ -100,6 +100,7 @@ export async function runPush(
       maxUploadBytes: config.matrix.maxUploadBytes,
       catalog,
       slackToken: nonEmptyEnv('SLACK_TOKEN'),
+      imageReactions: config.matrix.imageReactions,
       onProgress: (p) =>
         progress.update(
           p.eventsSent,
