@@ -1,0 +1,661 @@
+/**
+ * Push benchmark: `npm run bench:push -- [--messages 3000] [--rooms 6] [--users 200]
+ * [--concurrency 1,4] [--seed 1] [--json] [--database-url postgres://…/postgres] [--timeout 1800]
+ * [--keep]`
+ *
+ * 1. Generates a synthetic Slack export (bench/generate-slack-export.ts; `--rooms`
+ *    conversations, `--users` users) and ingests it once into a template PostgreSQL database
+ *    (`openStore` + `ingest(slackExportItems(zip), store, {input})`). Not measured.
+ * 2. For each concurrency N, with a fresh copy of that database (`create database … template`):
+ *    - `push`: a fresh Synapse (scripts/synapse.sh via test/support/synapse.ts: SQLite, a fresh
+ *      `createRegistration` registration, user/alias prefix `_ferry_`, exclusive), then the real
+ *      `push()` with concurrency N in a child process (peak RSS is that process's own);
+ *    - `baseline`: another fresh Synapse, and bench/push-baseline.ts in a child process: the
+ *      same number of Matrix events (per room: the senders and `ts` ferry's ledger recorded
+ *      for the events it sent, in order) as raw `fetch` PUTs of plain-text `m.room.message`s,
+ *      users pre-registered and joined (setup timed apart), same room order and concurrency.
+ * 3. Prints a table (stderr when `--json`, which prints the figures as JSON on stdout).
+ *    Synapse processes, their temp folders and the databases are removed at the end.
+ *
+ * Child mode (used by the parent): `push-bench.ts push-child --database-url U --homeserver H
+ * --registration R --concurrency N` prints one `BENCH_RESULT {json}` line.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import type { BaselinePlan, BaselineResult } from './push-baseline.js';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const selfScript = fileURLToPath(import.meta.url);
+const baselineScript = fileURLToPath(new URL('./push-baseline.ts', import.meta.url));
+const PREFIX = '_ferry_';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const maxRss = () => process.resourceUsage().maxRSS * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Child: the real push
+
+interface PushChildResult {
+  mode: 'push';
+  /** The whole push() call. */
+  ms: number;
+  /** From the start of push() to the end of user provisioning (first 'rooms' progress). */
+  usersMs: number;
+  summary: import('../src/matrix/push.js').PushSummary;
+  maxRssBytes: number;
+  maxRssAfterOpenBytes: number;
+  cpuUserMs: number;
+  cpuSystemMs: number;
+}
+
+async function pushChild(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'database-url': { type: 'string' },
+      homeserver: { type: 'string' },
+      registration: { type: 'string' },
+      concurrency: { type: 'string', default: '4' },
+    },
+  });
+  const { openStore } = await import('../src/store/store.js');
+  const { configSchema } = await import('../src/cli/config.js');
+  const { homeserverContext } = await import('../src/cli/commands/push.js');
+  const { push } = await import('../src/matrix/push.js');
+  const { silentLogger } = await import('../src/logger.js');
+  const concurrency = Number(values.concurrency);
+  const config = configSchema.parse({
+    matrix: {
+      homeserver: values.homeserver,
+      registration: values.registration,
+      userPrefix: PREFIX,
+      aliasPrefix: PREFIX,
+      concurrency,
+    },
+  });
+  const store = await openStore({ databaseUrl: values['database-url'] });
+  const rssAfterOpen = maxRss();
+  try {
+    const ctx = await homeserverContext(config, {}, silentLogger);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let usersMs: number | undefined;
+    const summary = await push({
+      db: store.knex,
+      client: ctx.client,
+      identity: ctx.identity,
+      appserviceId: ctx.registration.id,
+      botLocalpart: ctx.registration.sender_localpart,
+      logger: silentLogger,
+      concurrency,
+      appendLate: false,
+      readMarkers: config.matrix.readMarkers,
+      allowDownload: false,
+      maxUploadBytes: config.matrix.maxUploadBytes,
+      catalog: ctx.catalog,
+      onProgress: (p) => {
+        if (p.phase === 'rooms' && usersMs === undefined) usersMs = performance.now() - t0;
+      },
+    });
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const result: PushChildResult = {
+      mode: 'push',
+      ms,
+      usersMs: usersMs ?? ms,
+      summary,
+      maxRssBytes: maxRss(),
+      maxRssAfterOpenBytes: rssAfterOpen,
+      cpuUserMs: cpu.user / 1000,
+      cpuSystemMs: cpu.system / 1000,
+    };
+    process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent
+
+interface Options {
+  messages: number;
+  rooms: number;
+  users: number;
+  concurrency: number[];
+  seed: number;
+  json: boolean;
+  adminUrl: string;
+  timeoutMs: number;
+  keep: boolean;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      messages: { type: 'string', default: '3000' },
+      rooms: { type: 'string', default: '6' },
+      users: { type: 'string', default: '200' },
+      concurrency: { type: 'string', default: '1,4' },
+      seed: { type: 'string', default: '1' },
+      json: { type: 'boolean', default: false },
+      'database-url': {
+        type: 'string',
+        default:
+          process.env.FERRY_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+      },
+      timeout: { type: 'string', default: '1800' },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  const positive = (name: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+    return n;
+  };
+  return {
+    messages: positive('messages', values.messages),
+    rooms: positive('rooms', values.rooms),
+    users: positive('users', values.users),
+    concurrency: values.concurrency.split(',').map((c) => positive('concurrency', c.trim())),
+    seed: Number(values.seed),
+    json: values.json,
+    adminUrl: values['database-url'],
+    timeoutMs: positive('timeout', values.timeout) * 1000,
+    keep: values.keep,
+  };
+}
+
+interface ChildRun<T> {
+  processMs: number;
+  result?: T;
+  error?: string;
+}
+
+async function runChild<T>(
+  script: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<ChildRun<T>> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  clearTimeout(timer);
+  const processMs = performance.now() - started;
+  const line = stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+  if (line === undefined || code !== 0) {
+    const why = timedOut ? `timed out after ${timeoutMs / 1000} s` : `exit code ${code}`;
+    return { processMs, error: `${why}: ${stderr.trim().split('\n').slice(-5).join(' | ')}` };
+  }
+  return { processMs, result: JSON.parse(line.slice('BENCH_RESULT '.length)) as T };
+}
+
+/** Samples the 1-minute load average every second while a run is in progress. */
+class LoadSampler {
+  private samples: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  start(): void {
+    this.samples = [os.loadavg()[0]!];
+    this.timer = setInterval(() => this.samples.push(os.loadavg()[0]!), 1000);
+  }
+  stop(): { start: number; max: number; end: number } {
+    clearInterval(this.timer);
+    this.samples.push(os.loadavg()[0]!);
+    return {
+      start: this.samples[0]!,
+      max: Math.max(...this.samples),
+      end: this.samples[this.samples.length - 1]!,
+    };
+  }
+}
+
+/** user + system CPU time of a process in ms (/proc/PID/stat, clock ticks of 10 ms). */
+function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15)
+  } catch {
+    return undefined;
+  }
+}
+
+type SynapseHandle = import('../test/support/synapse.js').SynapseHandle;
+
+function synapsePid(s: SynapseHandle): number {
+  return Number(readFileSync(join(s.dir, 'synapse.pid'), 'utf8').trim());
+}
+
+interface RunFigures {
+  /** Measured part (push() call / the baseline send loop). */
+  ms: number;
+  events: number;
+  rooms: number;
+  /** Sum of events / sum of per-room write durations: one room writer's rate. */
+  perRoomRate?: number;
+  maxRssBytes?: number;
+  /** CPU time of the Node process during the measured part. */
+  nodeCpuMs?: number;
+  /** CPU time of the Synapse process during the child (push: all of push(); baseline: incl. setup). */
+  synapseCpuMs?: number;
+  load: { start: number; max: number; end: number };
+  processMs: number;
+  error?: string;
+}
+
+interface ConcurrencyReport {
+  concurrency: number;
+  push: RunFigures & {
+    usersMs?: number;
+    summary?: PushChildResult['summary'];
+    ledgerSent?: number;
+    maxRssAfterOpenBytes?: number;
+  };
+  baseline: RunFigures & { setupMs?: number; users?: number };
+  /** push time / baseline send-loop time. */
+  ratio?: number;
+  /** push time without user provisioning / baseline send-loop time. */
+  ratioRoomsPhase?: number;
+}
+
+interface BenchReport {
+  command: string;
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryBytes: number;
+    node: string;
+    postgres: string;
+    synapse: string;
+  };
+  export: import('./generate-slack-export.js').GenerateResult;
+  ingest: { ms: number; events: number };
+  runs: ConcurrencyReport[];
+}
+
+async function adminQuery<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+function databaseUrl(adminUrl: string, name: string): string {
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+interface LedgerRow {
+  room_key: string;
+  sender: string | null;
+  ts: string | null;
+  first_ms: string;
+  last_ms: string;
+}
+
+/** Per room, in the order push claims rooms (room key): the senders and ts of sent events. */
+async function ledgerPlan(
+  url: string,
+): Promise<{ plan: BaselinePlan; sent: number; perRoomRate?: number }> {
+  const rows = await adminQuery<LedgerRow & { order_key: string; part: number }>(
+    url,
+    `select room_key, sender, ts::text as ts,
+            (extract(epoch from min(updated_at) over (partition by room_key)) * 1000)::text as first_ms,
+            (extract(epoch from max(updated_at) over (partition by room_key)) * 1000)::text as last_ms
+       from matrix_ledger where status = 'sent'
+      order by room_key, order_key, part`,
+  );
+  const rooms = new Map<string, { events: [string, number][]; ms: number }>();
+  for (const r of rows) {
+    let room = rooms.get(r.room_key);
+    if (room === undefined) {
+      room = { events: [], ms: Number(r.last_ms) - Number(r.first_ms) };
+      rooms.set(r.room_key, room);
+    }
+    if (r.sender === null) throw new Error(`ledger row without sender in ${r.room_key}`);
+    room.events.push([r.sender, r.ts === null ? Date.now() : Number(r.ts)]);
+  }
+  const timed = [...rooms.values()].filter((r) => r.ms > 0);
+  const perRoomRate =
+    timed.length === 0
+      ? undefined
+      : timed.reduce((a, r) => a + r.events.length, 0) /
+        (timed.reduce((a, r) => a + r.ms, 0) / 1000);
+  return {
+    plan: { rooms: [...rooms].map(([key, r]) => ({ key, events: r.events })) },
+    sent: rows.length,
+    perRoomRate,
+  };
+}
+
+let synapseVersion: string | undefined;
+
+async function withSynapse<T>(fn: (s: SynapseHandle) => Promise<T>): Promise<T> {
+  const { startSynapse } = await import('../test/support/synapse.js');
+  const synapse = await startSynapse();
+  try {
+    if (synapseVersion === undefined) {
+      const res = await fetch(`${synapse.baseUrl}/_synapse/admin/v1/server_version`, {
+        headers: { Authorization: `Bearer ${synapse.adminToken}` },
+      });
+      synapseVersion = ((await res.json()) as { server_version?: string }).server_version;
+    }
+    return await fn(synapse);
+  } finally {
+    await synapse.stop();
+  }
+}
+
+async function benchConcurrency(
+  o: Options,
+  concurrency: number,
+  templateDb: string,
+  tmp: string,
+): Promise<ConcurrencyReport> {
+  const dbName = `ferry_bench_push_${randomBytes(6).toString('hex')}`;
+  await adminQuery(o.adminUrl, `create database ${dbName} template ${templateDb}`);
+  const url = databaseUrl(o.adminUrl, dbName);
+  const load = new LoadSampler();
+  try {
+    log(`concurrency ${concurrency}: ferry push …`);
+    const pushFigures = await withSynapse(async (synapse) => {
+      const pid = synapsePid(synapse);
+      const cpu0 = processCpuMs(pid);
+      load.start();
+      const run = await runChild<PushChildResult>(
+        selfScript,
+        [
+          'push-child',
+          '--database-url',
+          url,
+          '--homeserver',
+          synapse.baseUrl,
+          '--registration',
+          synapse.registrationPath,
+          '--concurrency',
+          String(concurrency),
+        ],
+        o.timeoutMs,
+      );
+      const loadFigures = load.stop();
+      const cpu1 = processCpuMs(pid);
+      return {
+        run,
+        loadFigures,
+        synapseCpuMs: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0,
+      };
+    });
+    const r = pushFigures.run.result;
+    const ledger = await ledgerPlan(url);
+    const push: ConcurrencyReport['push'] = {
+      ms: r?.ms ?? NaN,
+      usersMs: r?.usersMs,
+      events: r?.summary.events.sent ?? 0,
+      rooms: r?.summary.rooms.written ?? 0,
+      perRoomRate: ledger.perRoomRate,
+      maxRssBytes: r?.maxRssBytes,
+      maxRssAfterOpenBytes: r?.maxRssAfterOpenBytes,
+      nodeCpuMs: r === undefined ? undefined : r.cpuUserMs + r.cpuSystemMs,
+      synapseCpuMs: pushFigures.synapseCpuMs,
+      load: pushFigures.loadFigures,
+      processMs: pushFigures.run.processMs,
+      error: pushFigures.run.error,
+      summary: r?.summary,
+      ledgerSent: ledger.sent,
+    };
+    if (r === undefined) throw new Error(`push failed: ${pushFigures.run.error}`);
+    if (ledger.sent !== r.summary.events.sent)
+      log(`  note: ledger holds ${ledger.sent} sent rows, push reported ${r.summary.events.sent}`);
+    log(`  ${push.events} events in ${(push.ms / 1000).toFixed(1)} s`);
+
+    log(`concurrency ${concurrency}: baseline (raw fetch loop) …`);
+    const planFile = join(tmp, `plan-${concurrency}.json`);
+    await writeFile(planFile, JSON.stringify(ledger.plan));
+    const baseFigures = await withSynapse(async (synapse) => {
+      const pid = synapsePid(synapse);
+      const cpu0 = processCpuMs(pid);
+      load.start();
+      const run = await runChild<BaselineResult>(
+        baselineScript,
+        [
+          '--plan',
+          planFile,
+          '--homeserver',
+          synapse.baseUrl,
+          '--registration',
+          synapse.registrationPath,
+          '--concurrency',
+          String(concurrency),
+          '--synapse-pid',
+          String(pid),
+        ],
+        o.timeoutMs,
+      );
+      const loadFigures = load.stop();
+      const cpu1 = processCpuMs(pid);
+      return {
+        run,
+        loadFigures,
+        synapseCpuMs: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0,
+      };
+    });
+    const b = baseFigures.run.result;
+    const timed = (b?.perRoom ?? []).filter((x) => x.ms > 0);
+    const baseline: ConcurrencyReport['baseline'] = {
+      ms: b?.ms ?? NaN,
+      setupMs: b?.setupMs,
+      events: b?.events ?? 0,
+      rooms: b?.rooms ?? 0,
+      users: b?.users,
+      perRoomRate:
+        timed.length === 0
+          ? undefined
+          : timed.reduce((a, x) => a + x.events, 0) / (timed.reduce((a, x) => a + x.ms, 0) / 1000),
+      maxRssBytes: b?.maxRssBytes,
+      nodeCpuMs: b === undefined ? undefined : b.cpuUserMs + b.cpuSystemMs,
+      synapseCpuMs: b?.synapseCpuMs ?? baseFigures.synapseCpuMs,
+      load: baseFigures.loadFigures,
+      processMs: baseFigures.run.processMs,
+      error: baseFigures.run.error,
+    };
+    log(
+      b === undefined
+        ? `  FAILED: ${baseFigures.run.error}`
+        : `  ${b.events} events in ${(b.ms / 1000).toFixed(1)} s (setup ${(b.setupMs / 1000).toFixed(1)} s)`,
+    );
+    return {
+      concurrency,
+      push,
+      baseline,
+      ratio: b === undefined ? undefined : push.ms / b.ms,
+      ratioRoomsPhase:
+        b === undefined || push.usersMs === undefined ? undefined : (push.ms - push.usersMs) / b.ms,
+    };
+  } finally {
+    await adminQuery(o.adminUrl, `drop database if exists ${dbName} with (force)`).catch(
+      (e: unknown) => log(`could not drop ${dbName}: ${String(e)}`),
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+const mb = (bytes: number | undefined) =>
+  bytes === undefined ? '–' : `${(bytes / 1e6).toFixed(0)} MB`;
+const sec = (ms: number | undefined) =>
+  ms === undefined || Number.isNaN(ms) ? '–' : `${(ms / 1000).toFixed(2)} s`;
+const num = (n: number | undefined, digits = 0) =>
+  n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits);
+
+function table(report: BenchReport): string {
+  const rows: string[][] = [
+    [
+      'run',
+      'events',
+      'rooms',
+      'time',
+      'events/s',
+      'per-room ev/s',
+      'peak RSS',
+      'node CPU',
+      'Synapse CPU',
+      'load (max)',
+      'vs baseline',
+    ],
+  ];
+  for (const r of report.runs) {
+    const add = (name: string, f: RunFigures, ratio?: number) =>
+      rows.push([
+        name,
+        f.error !== undefined ? `FAILED: ${f.error.slice(0, 60)}` : String(f.events),
+        String(f.rooms),
+        sec(f.ms),
+        num(f.events / (f.ms / 1000)),
+        num(f.perRoomRate),
+        mb(f.maxRssBytes),
+        sec(f.nodeCpuMs),
+        sec(f.synapseCpuMs),
+        num(f.load.max, 2),
+        ratio === undefined ? '' : `${ratio.toFixed(2)}×`,
+      ]);
+    add(`c=${r.concurrency} ferry push()`, r.push, r.ratio);
+    if (r.push.usersMs !== undefined)
+      add(
+        `c=${r.concurrency} … rooms phase only`,
+        {
+          ...r.push,
+          ms: r.push.ms - r.push.usersMs,
+          perRoomRate: undefined,
+          maxRssBytes: undefined,
+          nodeCpuMs: undefined,
+          synapseCpuMs: undefined,
+        },
+        r.ratioRoomsPhase,
+      );
+    add(`c=${r.concurrency} baseline send loop`, r.baseline, r.baseline.error ? undefined : 1);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const fmt = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  const e = report.export;
+  const m = report.machine;
+  const extra = report.runs.map(
+    (r) =>
+      `c=${r.concurrency}: push users phase ${sec(r.push.usersMs)} (${r.push.summary?.users.created ?? '–'} users created), ` +
+      `rooms ${r.push.summary?.rooms.written ?? '–'} written / ${r.push.summary?.rooms.failed ?? '–'} failed; ` +
+      `baseline setup ${sec(r.baseline.setupMs)} (${r.baseline.users ?? '–'} users registered + joined, untimed); ` +
+      `push RSS after openStore ${mb(r.push.maxRssAfterOpenBytes)}, baseline RSS ${mb(r.baseline.maxRssBytes)}`,
+  );
+  return [
+    `machine: ${m.cpus} × ${m.cpuModel}, ${mb(m.memoryBytes)} RAM; Node ${m.node}; ${m.postgres}; Synapse ${m.synapse} (SQLite)`,
+    `export: ${e.messages} messages, ${e.conversations} conversations, ${e.users} users; ingested ${report.ingest.events} events in ${sec(report.ingest.ms)} (not measured below)`,
+    '',
+    fmt(rows[0]!),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.slice(1).map(fmt),
+    '',
+    ...extra,
+    '',
+    'time = the push() call (users, space, rooms, events, m.direct) / the baseline send loop alone;',
+    'per-room ev/s = sum of events / sum of per-room write spans (ledger updated_at for ferry);',
+    'CPU = user+system seconds of the Node process / of Synapse during the measured part;',
+    'vs baseline = time / baseline send-loop time at the same concurrency, same event count.',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === 'push-child') {
+    await pushChild(process.argv.slice(3));
+    return;
+  }
+  const o = parseOptions();
+  const tmp = await mkdtemp(join(os.tmpdir(), 'ferry-push-bench-'));
+  const templateDb = `ferry_bench_push_tpl_${randomBytes(6).toString('hex')}`;
+  let templateCreated = false;
+  try {
+    const { generateSlackExport } = await import('./generate-slack-export.js');
+    const zip = join(tmp, 'slack-export.zip');
+    log(`generating ${o.messages} messages over ${o.rooms} conversations into ${zip} …`);
+    const generated = await generateSlackExport({
+      messages: o.messages,
+      out: zip,
+      seed: o.seed,
+      users: o.users,
+      minConversations: o.rooms,
+      messagesPerConversation: Math.ceil(o.messages / o.rooms),
+    });
+    await adminQuery(o.adminUrl, `create database ${templateDb}`);
+    templateCreated = true;
+    log('ingesting into PostgreSQL (template database) …');
+    const { openStore } = await import('../src/store/store.js');
+    const { ingest } = await import('../src/ingest/ingest.js');
+    const { slackExportItems } = await import('../src/sources/slack/index.js');
+    const store = await openStore({ databaseUrl: databaseUrl(o.adminUrl, templateDb) });
+    const t0 = performance.now();
+    const summary = await ingest(slackExportItems(zip), store, { input: zip });
+    const ingestMs = performance.now() - t0;
+    await store.close();
+    const pgVersion = (
+      await adminQuery<{ v: string }>(o.adminUrl, "select current_setting('server_version') as v")
+    )[0]!.v;
+
+    const runs: ConcurrencyReport[] = [];
+    for (const c of o.concurrency) runs.push(await benchConcurrency(o, c, templateDb, tmp));
+
+    const report: BenchReport = {
+      command: `npm run bench:push -- ${process.argv.slice(2).join(' ')}`.trim(),
+      machine: {
+        cpus: os.availableParallelism(),
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        memoryBytes: os.totalmem(),
+        node: process.version,
+        postgres: `PostgreSQL ${pgVersion}`,
+        synapse: synapseVersion ?? 'unknown',
+      },
+      export: generated,
+      ingest: { ms: ingestMs, events: summary.added.events },
+      runs,
+    };
+    if (o.json) {
+      log(table(report));
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    } else {
+      process.stdout.write(`${table(report)}\n`);
+    }
+  } finally {
+    if (templateCreated)
+      await adminQuery(o.adminUrl, `drop database if exists ${templateDb} with (force)`).catch(
+        (e: unknown) => log(`could not drop ${templateDb}: ${String(e)}`),
+      );
+    if (!o.keep) await rm(tmp, { recursive: true, force: true });
+    else log(`kept ${tmp}`);
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
