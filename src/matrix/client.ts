@@ -358,14 +358,11 @@ export class MatrixClient {
     content: JsonObject,
     options: SendOptions = {},
   ): Promise<EventId> {
-    const spec: RequestSpec = {
-      method: 'PUT',
-      path: CS + encodePath`/rooms/${roomId}/send/${type}/${txnId}`,
-      query: { user_id: options.userId, ts: options.ts },
-      body: { kind: 'json', value: content },
-      retry: options.retry ?? 'idempotent',
-    };
-    return requireString(spec, await this.#request(spec), 'event_id', isEventId);
+    return this.#putEvent(
+      CS + encodePath`/rooms/${roomId}/send/${type}/${txnId}`,
+      content,
+      options,
+    );
   }
 
   /**
@@ -379,14 +376,11 @@ export class MatrixClient {
     content: JsonObject,
     options: SendOptions = {},
   ): Promise<EventId> {
-    const spec: RequestSpec = {
-      method: 'PUT',
-      path: CS + encodePath`/rooms/${roomId}/redact/${eventId}/${txnId}`,
-      query: { user_id: options.userId, ts: options.ts },
-      body: { kind: 'json', value: content },
-      retry: options.retry ?? 'idempotent',
-    };
-    return requireString(spec, await this.#request(spec), 'event_id', isEventId);
+    return this.#putEvent(
+      CS + encodePath`/rooms/${roomId}/redact/${eventId}/${txnId}`,
+      content,
+      options,
+    );
   }
 
   /**
@@ -401,9 +395,18 @@ export class MatrixClient {
     content: JsonObject,
     options: SendOptions = {},
   ): Promise<EventId> {
+    return this.#putEvent(
+      CS + encodePath`/rooms/${roomId}/state/${type}/${stateKey}`,
+      content,
+      options,
+    );
+  }
+
+  /** One timeline or state event PUT as `options.userId` at `options.ts`; returns its ID. */
+  async #putEvent(path: string, content: JsonObject, options: SendOptions): Promise<EventId> {
     const spec: RequestSpec = {
       method: 'PUT',
-      path: CS + encodePath`/rooms/${roomId}/state/${type}/${stateKey}`,
+      path,
       query: { user_id: options.userId, ts: options.ts },
       body: { kind: 'json', value: content },
       retry: options.retry ?? 'idempotent',
