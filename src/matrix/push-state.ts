@@ -88,7 +88,8 @@ export class PushState {
             .slice(i, i + 500)
             .map((r) => ({ room_key: r.key, alias: aliasOf(r.key, r.native_id, r.kind) })),
         )
-        .onConflict('room_key')
+        // Two workers may register the same rooms at once: any conflict (key or alias) is done.
+        .onConflict()
         .ignore();
     }
     // A room with new events since it was finished must be written again.

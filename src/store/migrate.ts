@@ -32,11 +32,29 @@ class StaticMigrationSource implements Knex.MigrationSource<MigrationModule> {
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.name ?? '';
 
-/** Applies every pending migration. Safe to call from several processes (knex takes a lock). */
-export async function migrateToLatest(knex: Knex): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest({
-    migrationSource: new StaticMigrationSource(),
-    tableName: 'ferry_migrations',
-  })) as [number, string[]];
-  return applied;
+/** Advisory-lock key that serialises migrations across processes sharing one PostgreSQL store. */
+const MIGRATION_LOCK = 0x6665727279; // "ferry"
+
+/**
+ * Applies every pending migration. Several processes may start at once (workers sharing one
+ * PostgreSQL store): on PostgreSQL a transaction-scoped advisory lock lets one migrate while
+ * the others wait (knex's own lock table cannot protect its own creation). PGlite has a single
+ * connection and a single process, so it needs no lock.
+ */
+export async function migrateToLatest(
+  knex: Knex,
+  options: { serialise: boolean },
+): Promise<string[]> {
+  const run = async (): Promise<string[]> => {
+    const [, applied] = (await knex.migrate.latest({
+      migrationSource: new StaticMigrationSource(),
+      tableName: 'ferry_migrations',
+    })) as [number, string[]];
+    return applied;
+  };
+  if (!options.serialise) return run();
+  return knex.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+    return run();
+  });
 }

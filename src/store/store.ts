@@ -68,7 +68,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   try {
     await knex.raw('select 1');
     if (options.migrate !== false) {
-      const applied = await migrateToLatest(knex);
+      const applied = await migrateToLatest(knex, { serialise: backend === 'postgres' });
       if (applied.length > 0) logger.info({ applied, backend }, 'store migrated');
     }
   } catch (e) {

@@ -153,7 +153,8 @@ describe('push under injected faults (fake homeserver)', () => {
     fake.failNext(2, { status: 500, match: isSend });
     fake.failNext(2, { status: 502, match: isSend });
     fake.failNext(2, { status: 503, match: isSend });
-    await expectComplete(await runPush());
+    // One room at a time, so the six failures hit one request in a row.
+    await expectComplete(await runPush({ concurrency: 1 }));
     expect([faultsSeen(500), faultsSeen(502), faultsSeen(503)]).toEqual([2, 2, 2]);
     expect(sleeps).toHaveLength(6);
     // Bounded exponential backoff: consecutive failures of one request wait longer each time.
