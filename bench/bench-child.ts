@@ -29,24 +29,15 @@ import type { TimelineEvent } from '../src/model/index.js';
 import { slackExportItems } from '../src/sources/slack/index.js';
 import { eventFromRow, eventPayload } from '../src/store/event-payload.js';
 import { upsertEvents } from '../src/store/upsert.js';
+import {
+  copyTextField,
+  EVENT_COPY_COLUMNS as STAGE_COLUMNS,
+} from '../src/store/event-copy-stage.js';
 import { createInterface } from 'node:readline';
 import { openStore, type StoreOptions } from '../src/store/store.js';
 
-/** Columns of `events` in migration 0001, in COPY order. */
-const EVENT_COPY_COLUMNS = [
-  'key',
-  'room_key',
-  'order_key',
-  'ts',
-  'sender',
-  'kind',
-  'source_key',
-  'native_id',
-  'thread_root',
-  'payload',
-  'first_run',
-  'last_changed_run',
-] as const;
+/** Columns of `events`, in COPY order: the ingest's own list plus the run columns. */
+const EVENT_COPY_COLUMNS = [...STAGE_COLUMNS, 'first_run', 'last_changed_run'] as const;
 
 const COPY_SQL_COLUMNS = EVENT_COPY_COLUMNS.join(', ');
 
@@ -102,14 +93,8 @@ async function runIngest(
   }
 }
 
-/** COPY text format: backslash, tab, newline and carriage return are escaped; NULL is \N. */
-function copyField(v: string | number | null | undefined): string {
-  if (v === null || v === undefined) return '\\N';
-  const s = typeof v === 'number' ? String(v) : v;
-  return /[\\\t\n\r]/.test(s)
-    ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
-    : s;
-}
+/** COPY text format, as the ingest writes it (src/store/event-copy-stage.ts). */
+const copyField = (v: string | number | null | undefined): string => copyTextField(v ?? null);
 
 /** The same values upsertEvents binds (src/store/upsert.ts EVENT_COLUMNS), run id 1. */
 function copyRow(e: TimelineEvent): string {

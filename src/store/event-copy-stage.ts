@@ -12,7 +12,8 @@ import type { TimelineEvent } from '../model/index.js';
 import { eventPayload } from './event-payload.js';
 import type { UpsertCounts } from './upsert.js';
 
-const COLUMNS = [
+/** Columns of `events` filled from a model event, in COPY order. */
+export const EVENT_COPY_COLUMNS = [
   'key',
   'room_key',
   'order_key',
@@ -94,7 +95,7 @@ export class EventCopyStage {
     const client = this.trx.client as { acquireConnection(): Promise<unknown> };
     const connection = (await client.acquireConnection()) as pg.PoolClient;
     const stream = connection.query(
-      copyFrom(`copy ferry_event_stage (${COLUMNS.join(', ')}, seq) from stdin`),
+      copyFrom(`copy ferry_event_stage (${EVENT_COPY_COLUMNS.join(', ')}, seq) from stdin`),
     );
     const done = once(stream, 'finish');
     stream.end(`${lines.join('\n')}\n`);
@@ -104,7 +105,7 @@ export class EventCopyStage {
   /** Merges the staged events into `events` (the last copy of a key wins) and empties the stage. */
   async merge(runId: number): Promise<UpsertCounts> {
     if (!this.created) return { added: 0, updated: 0, existing: 0 };
-    const cols = COLUMNS.join(', ');
+    const cols = EVENT_COPY_COLUMNS.join(', ');
     const changed = COMPARED.map((c) => `events.${c} is distinct from excluded.${c}`).join(' or ');
     const sets = COMPARED.map((c) => `${c} = excluded.${c}`).join(', ');
     const result = (await this.trx.raw(`

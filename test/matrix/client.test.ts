@@ -1,7 +1,6 @@
 import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Logger } from '../../src/logger.js';
 import { MatrixClient, type MatrixClientOptions } from '../../src/matrix/client.js';
 import {
   MatrixHttpError,
@@ -12,27 +11,7 @@ import {
 import { backoffDelay, DEFAULT_RETRY_OPTIONS, decideRetry } from '../../src/matrix/retry.js';
 import type { RoomAlias, RoomId, UserId } from '../../src/matrix/types.js';
 import { FakeHomeserver, type FakeMethod } from '../support/fake-homeserver.js';
-
-interface LogEntry {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  obj: object;
-  msg: string | undefined;
-}
-
-function recordingLogger(entries: LogEntry[], bindings: Record<string, unknown> = {}): Logger {
-  const at =
-    (level: LogEntry['level']) =>
-    (obj: object, msg?: string): void => {
-      entries.push({ level, obj: { ...bindings, ...obj }, msg });
-    };
-  return {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: (more) => recordingLogger(entries, { ...bindings, ...more }),
-  };
-}
+import { recordingLogger, type LogEntry } from '../support/recording-logger.js';
 
 const isPath =
   (fragment: string, method?: FakeMethod) =>

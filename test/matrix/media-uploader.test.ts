@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Logger } from '../../src/logger.js';
 import { MatrixClient } from '../../src/matrix/client.js';
 import { guessMimetype, sniffsAsHtml } from '../../src/matrix/media-body.js';
 import {
@@ -17,29 +16,9 @@ import type { MediaRecord } from '../../src/model/entities.js';
 import { mediaKey, type SourceKey } from '../../src/model/ids.js';
 import { openArchive, type ArchiveReader } from '../../src/sources/archive/archive-reader.js';
 import { FakeHomeserver } from '../support/fake-homeserver.js';
+import { recordingLogger, type LogEntry } from '../support/recording-logger.js';
 
 // ---- helpers -----------------------------------------------------------------------------
-
-interface LogEntry {
-  level: string;
-  obj: object;
-  msg: string | undefined;
-}
-
-function recordingLogger(entries: LogEntry[], bindings: Record<string, unknown> = {}): Logger {
-  const at =
-    (level: string) =>
-    (obj: object, msg?: string): void => {
-      entries.push({ level, obj: { ...bindings, ...obj }, msg });
-    };
-  return {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: (more) => recordingLogger(entries, { ...bindings, ...more }),
-  };
-}
 
 const SECRET = 'xoxe-1-SECRET-export-token';
 const SLACK_TOKEN = 'xoxb-slack-bot-TOKEN';

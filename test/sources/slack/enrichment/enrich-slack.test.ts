@@ -5,37 +5,16 @@ import {
 } from '../../../../src/cli/commands/enrich-slack.js';
 import { FerryError } from '../../../../src/errors.js';
 import { ingest } from '../../../../src/ingest/ingest.js';
-import type { Logger } from '../../../../src/logger.js';
 import { loadCustomEmoji } from '../../../../src/sources/slack/enrichment/enrichment-store.js';
 import { SlackEnricher } from '../../../../src/sources/slack/enrichment/slack-enricher.js';
 import { slackExportItems } from '../../../../src/sources/slack/index.js';
 import { createTestStore, type TestStore } from '../../../support/databases.js';
 import { FakeSlackApi, type FakeSlackUser } from '../../../support/fake-slack-api.js';
+import { recordingLogger, type LogEntry } from '../../../support/recording-logger.js';
 
 const MODERN = 'test/fixtures/slack/modern';
 const TOKEN = 'xoxb-1111-2222-SeCrEtToKeN';
 const FAST_RETRY = { retries: 3, factor: 1, minTimeout: 1, maxTimeout: 5, randomize: false };
-
-interface LogEntry {
-  level: string;
-  obj: object;
-  msg?: string;
-}
-
-function recordingLogger(entries: LogEntry[], bindings: Record<string, unknown> = {}): Logger {
-  const at =
-    (level: string) =>
-    (obj: object, msg?: string): void => {
-      entries.push({ level, obj: { ...bindings, ...obj }, msg });
-    };
-  return {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: (more) => recordingLogger(entries, { ...bindings, ...more }),
-  };
-}
 
 const API_USERS: FakeSlackUser[] = [
   // The export already has alice@example.org: never replaced.
