@@ -27,10 +27,11 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { ingest } from '../src/ingest/ingest.js';
 import type { TimelineEvent } from '../src/model/index.js';
 import { slackExportItems } from '../src/sources/slack/index.js';
-import { eventFromRow, eventPayload } from '../src/store/event-payload.js';
+import { eventFromRow } from '../src/store/event-payload.js';
 import { upsertEvents } from '../src/store/upsert.js';
 import {
   copyTextField,
+  eventCopyValues,
   EVENT_COPY_COLUMNS as STAGE_COLUMNS,
 } from '../src/store/event-copy-stage.js';
 import { createInterface } from 'node:readline';
@@ -98,24 +99,7 @@ const copyField = (v: string | number | null | undefined): string => copyTextFie
 
 /** The same values upsertEvents binds (src/store/upsert.ts EVENT_COLUMNS), run id 1. */
 function copyRow(e: TimelineEvent): string {
-  return (
-    [
-      e.key,
-      e.room,
-      e.order,
-      e.ts,
-      e.sender,
-      e.kind,
-      e.source,
-      e.nativeId,
-      e.thread?.root ?? null,
-      JSON.stringify(eventPayload(e)),
-      1,
-      1,
-    ]
-      .map(copyField)
-      .join('\t') + '\n'
-  );
+  return [...eventCopyValues(e), 1, 1].map(copyField).join('\t') + '\n';
 }
 
 async function runDump(zip: string, out: string): Promise<ChildResult> {

@@ -176,13 +176,6 @@ export class PushState {
       });
   }
 
-  async advanceHighWater(roomKey: RoomKey, orderKey: string): Promise<void> {
-    await this.db.raw(
-      `update matrix_rooms set high_water = greatest(coalesce(high_water, ''), ?), sent_events = sent_events + 1 where room_key = ?`,
-      [orderKey, roomKey],
-    );
-  }
-
   // ---- ledger ----
 
   async ledgerFor(eventKeys: readonly string[]): Promise<LedgerRow[]> {
@@ -229,10 +222,24 @@ export class PushState {
       .ignore();
   }
 
+  /**
+   * Records a send and, in the same statement, moves the room's high-water mark (the latest
+   * position it shows). End-of-room state (`~pins`, `~archive`) is not a timeline position.
+   */
   async markSent(eventKey: string, part: number, eventId: string): Promise<void> {
-    await this.db('matrix_ledger')
-      .where({ event_key: eventKey, part })
-      .update({ status: 'sent', event_id: eventId, updated_at: this.db.fn.now() });
+    await this.db.raw(
+      `with sent as (
+         update matrix_ledger set status = 'sent', event_id = ?, updated_at = now()
+         where event_key = ? and part = ?
+         returning room_key, order_key
+       )
+       update matrix_rooms m
+          set high_water = greatest(coalesce(m.high_water, ''), sent.order_key),
+              sent_events = m.sent_events + 1
+         from sent
+        where m.room_key = sent.room_key and sent.order_key not like '~%'`,
+      [eventId, eventKey, part],
+    );
   }
 
   async markSkipped(row: {

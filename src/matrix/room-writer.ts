@@ -170,7 +170,6 @@ export class RoomWriter {
       const eventId = found.get(`${row.event_key}#${row.part}`);
       if (eventId !== undefined) {
         await this.o.state.markSent(row.event_key, row.part, eventId);
-        await this.o.state.advanceHighWater(roomKey, row.order_key);
         this.result.reconciled += 1;
       }
     }
@@ -371,9 +370,6 @@ export class RoomWriter {
     }
     const eventId = await this.sendChecked(key, part, () => send(txnId));
     await this.o.state.markSent(key, part, eventId);
-    // End-of-room state ('~pins', '~archive') is not a position in the timeline.
-    if (!orderKey.startsWith('~'))
-      await this.o.state.advanceHighWater(this.room.record.key, orderKey);
     this.lastEventId = eventId;
     this.result.sent += 1;
     this.o.onSent?.(this.room.record.key);

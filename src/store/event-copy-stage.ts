@@ -38,6 +38,22 @@ const COMPARED = [
 ] as const;
 
 /** COPY text format: backslash, tab, newline and carriage return escaped; `\N` is null. */
+/** The values of EVENT_COPY_COLUMNS for one event. */
+export function eventCopyValues(e: TimelineEvent): (string | number | null)[] {
+  return [
+    e.key,
+    e.room,
+    e.order,
+    e.ts,
+    e.sender,
+    e.kind,
+    e.source,
+    e.nativeId,
+    e.thread?.root ?? null,
+    JSON.stringify(eventPayload(e)),
+  ];
+}
+
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
 
 export function copyTextField(value: string | number | null): string {
@@ -73,23 +89,7 @@ export class EventCopyStage {
     const lines: string[] = [];
     for (const e of events) {
       this.seq += 1;
-      lines.push(
-        [
-          e.key,
-          e.room,
-          e.order,
-          e.ts,
-          e.sender,
-          e.kind,
-          e.source,
-          e.nativeId,
-          e.thread?.root ?? null,
-          JSON.stringify(eventPayload(e)),
-          this.seq,
-        ]
-          .map(copyTextField)
-          .join('\t'),
-      );
+      lines.push([...eventCopyValues(e), this.seq].map(copyTextField).join('\t'));
     }
     // Inside a transaction knex hands out the transaction's own connection.
     const client = this.trx.client as { acquireConnection(): Promise<unknown> };

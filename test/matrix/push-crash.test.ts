@@ -26,22 +26,13 @@ import {
   roomsWithSeveralPending,
   writeScenarioConfig,
 } from '../support/exactly-once.js';
+import type { PushSummary } from '../../src/matrix/push.js';
 import { AdminReader } from '../support/migration.js';
 import { runCli, type CliResult } from '../support/run-cli.js';
 import { startSynapse, type SynapseHandle } from '../support/synapse.js';
 
-interface PushSummaryJson {
-  users: { created: number; existing: number };
-  rooms: { written: number; failed: number };
-  events: {
-    sent: number;
-    already_sent: number;
-    reconciled: number;
-    skipped: Record<string, number>;
-  };
-  late: Record<string, number>;
-  failures: { room: string; error: string }[];
-}
+/** `ferry push --json` prints the PushSummary. */
+type PushSummaryJson = PushSummary;
 
 /** One import: its own database, config (prefix) and export. */
 interface Scenario {
