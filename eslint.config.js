@@ -9,6 +9,7 @@ export default tseslint.config(
       'ferry-data',
       '.synapse',
       'coverage',
+      'bench/tmp',
       'bin',
       'eslint.config.js',
     ],

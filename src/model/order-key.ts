@@ -20,22 +20,29 @@ export type OrderKey = Brand<string, 'OrderKey'>;
 
 const MICROS_WIDTH = 17;
 
+/**
+ * The `<17-digit microseconds>.` prefix of every order key of that microsecond. Microseconds
+ * are a non-negative safe integer (up to 2^53, the year 2255); anything else is refused.
+ */
+export function orderKeyPrefix(micros: number): string {
+  if (!Number.isSafeInteger(micros) || micros < 0)
+    throw new RangeError(`timestamp ${micros} out of range`);
+  return `${String(micros).padStart(MICROS_WIDTH, '0')}.`;
+}
+
 /** Builds an order key from microseconds since the epoch and a tiebreak. */
-export function orderKeyFromMicros(micros: bigint, tiebreak: string): OrderKey {
-  if (micros < 0n) throw new RangeError(`negative timestamp ${micros}`);
-  const digits = micros.toString();
-  if (digits.length > MICROS_WIDTH) throw new RangeError(`timestamp ${micros} out of range`);
-  return `${digits.padStart(MICROS_WIDTH, '0')}.${tiebreak}` as OrderKey;
+export function orderKeyFromMicros(micros: number, tiebreak: string): OrderKey {
+  return `${orderKeyPrefix(micros)}${tiebreak}` as OrderKey;
 }
 
 /** Builds an order key from a millisecond timestamp (Matrix `origin_server_ts`). */
 export function orderKeyFromMillis(ms: number, tiebreak: string): OrderKey {
-  return orderKeyFromMicros(BigInt(Math.trunc(ms)) * 1000n, tiebreak);
+  return orderKeyFromMicros(Math.trunc(ms) * 1000, tiebreak);
 }
 
 /** Milliseconds since the epoch encoded in an order key (what Matrix `ts` will be). */
 export function orderKeyMillis(key: OrderKey): number {
-  return Number(BigInt(key.slice(0, MICROS_WIDTH)) / 1000n);
+  return Math.floor(Number(key.slice(0, MICROS_WIDTH)) / 1000);
 }
 
 /** Total order over keys of one room; equivalent to comparing the strings bytewise. */

@@ -9,10 +9,10 @@ import {
 describe('order keys', () => {
   it('sort as strings exactly as their timestamps, then their tiebreak', () => {
     const keys = [
-      orderKeyFromMicros(1709251300000301n, '0'),
-      orderKeyFromMicros(1709251300000300n, 'r:tada:U1'),
-      orderKeyFromMicros(1709251300000300n, '0'),
-      orderKeyFromMicros(999999999n, '0'),
+      orderKeyFromMicros(1709251300000301, '0'),
+      orderKeyFromMicros(1709251300000300, 'r:tada:U1'),
+      orderKeyFromMicros(1709251300000300, '0'),
+      orderKeyFromMicros(999999999, '0'),
       orderKeyFromMillis(1709251300000, '$b'),
       orderKeyFromMillis(1709251300000, '$a'),
     ];
@@ -22,12 +22,12 @@ describe('order keys', () => {
   });
 
   it('give back the millisecond timestamp', () => {
-    expect(orderKeyMillis(orderKeyFromMicros(1709251300000301n, '0'))).toBe(1709251300000);
+    expect(orderKeyMillis(orderKeyFromMicros(1709251300000301, '0'))).toBe(1709251300000);
     expect(orderKeyMillis(orderKeyFromMillis(42, 'x'))).toBe(42);
   });
 
   it('refuse timestamps they cannot order', () => {
-    expect(() => orderKeyFromMicros(-1n, '0')).toThrow(RangeError);
-    expect(() => orderKeyFromMicros(10n ** 17n, '0')).toThrow(RangeError);
+    expect(() => orderKeyFromMicros(-1, '0')).toThrow(RangeError);
+    expect(() => orderKeyFromMicros(2 ** 53, '0')).toThrow(RangeError);
   });
 });

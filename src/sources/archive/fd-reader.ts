@@ -104,6 +104,25 @@ export class FdReader extends yauzl.RandomAccessReader {
     });
   }
 
+  /**
+   * Fills `buffer` from `position` (one entry's bytes, read outside yauzl's streams). Rejects at
+   * the end of the file, which means the archive is truncated.
+   */
+  readFully(buffer: Buffer, position: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let filled = 0;
+      const step = (err: Error | null, n?: number): void => {
+        if (err !== null) return reject(err);
+        filled += n ?? 0;
+        if (filled >= buffer.length) return resolve();
+        if ((n ?? 0) === 0) return reject(new Error('unexpected end of file'));
+        this.read(buffer, filled, buffer.length - filled, position + filled, step);
+      };
+      if (buffer.length === 0) resolve();
+      else this.read(buffer, 0, buffer.length, position, step);
+    });
+  }
+
   /** Stop buffering and drop the cache. */
   unbuffer(): void {
     this.buffered = false;

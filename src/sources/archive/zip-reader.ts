@@ -10,7 +10,8 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { promisify } from 'node:util';
+import { crc32, inflateRaw } from 'node:zlib';
 import yauzl from 'yauzl';
 import { FerryError } from '../../errors.js';
 import type { ArchiveEntry, ArchiveReader } from './archive-reader.js';
@@ -92,7 +93,7 @@ export async function openZipArchive(path: string, ctx: ReaderContext): Promise<
     { entries: index.entries.length, skippedJunk: junk, root: index.root },
     'zip archive indexed',
   );
-  return new ZipArchiveReader(label, zipfile, index.entries, index.byPath);
+  return new ZipArchiveReader(label, zipfile, reader, index.entries, index.byPath);
 }
 
 /** Decides between "not a zip" and "a broken zip" from the first bytes of the file. */
@@ -128,6 +129,9 @@ async function openError(path: string, label: string, cause: unknown): Promise<F
 }
 
 const EMPTY = Buffer.alloc(0);
+const LOCAL_HEADER_SIZE = 30;
+const LOCAL_HEADER_SIGNATURE = 0x04034b50;
+const inflate = promisify(inflateRaw);
 
 /**
  * Drops what an indexed entry no longer needs (name and extra-field buffers, parsed extra
@@ -164,6 +168,7 @@ class ZipArchiveReader implements ArchiveReader {
   constructor(
     readonly label: string,
     private readonly zipfile: yauzl.ZipFile,
+    private readonly file: FdReader,
     private readonly list: readonly ArchiveEntry[],
     private readonly byPath: Map<string, IndexedEntry<yauzl.Entry>>,
   ) {}
@@ -176,24 +181,44 @@ class ZipArchiveReader implements ArchiveReader {
     return this.byPath.has(path.normalize('NFC'));
   }
 
+  /**
+   * Whole entries (day files) skip yauzl's stream machinery: the compressed bytes are read with
+   * one `read`, inflated in one call on libuv's thread pool, then size- and CRC-checked.
+   */
   async readBuffer(path: string): Promise<Buffer> {
-    const item = this.lookup(path);
-    if (item.entry.size > bufferConstants.MAX_LENGTH) {
+    const { entry, ref } = this.lookup(path);
+    if (entry.size > bufferConstants.MAX_LENGTH) {
       throw new FerryError(
         'input_unsupported',
-        `${this.label}: entry ${item.entry.path} is too large to read into memory`,
+        `${this.label}: entry ${entry.path} is too large to read into memory`,
       );
     }
-    const stream = await this.openEntry(item);
-    const chunks: Buffer[] = [];
+    this.checkReadable(entry.path, ref);
+    let data: Buffer;
     try {
-      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      const header = Buffer.allocUnsafe(LOCAL_HEADER_SIZE);
+      await this.file.readFully(header, ref.relativeOffsetOfLocalHeader);
+      if (header.readUInt32LE(0) !== LOCAL_HEADER_SIGNATURE) throw new Error('bad local header');
+      const start =
+        ref.relativeOffsetOfLocalHeader +
+        LOCAL_HEADER_SIZE +
+        header.readUInt16LE(26) +
+        header.readUInt16LE(28);
+      const compressed = Buffer.allocUnsafe(ref.compressedSize);
+      await this.file.readFully(compressed, start);
+      data =
+        ref.compressionMethod === 0
+          ? compressed
+          : await inflate(compressed, { maxOutputLength: Math.max(entry.size, 1) });
     } catch (e) {
-      if (e instanceof FerryError) throw e;
       if (this.closed) throw closedError(this.label);
-      throw this.corrupt(item.entry.path, e);
+      throw this.corrupt(entry.path, e);
     }
-    return Buffer.concat(chunks, item.entry.size);
+    if (data.length !== entry.size) {
+      throw this.corrupt(entry.path, `${data.length} bytes instead of ${entry.size}`);
+    }
+    if (crc32(data) >>> 0 !== ref.crc32 >>> 0) throw this.corrupt(entry.path, 'CRC-32 mismatch');
+    return data;
   }
 
   async openStream(path: string): Promise<NodeJS.ReadableStream> {
@@ -221,17 +246,21 @@ class ZipArchiveReader implements ArchiveReader {
     return item;
   }
 
-  private async openEntry(item: IndexedEntry<yauzl.Entry>): Promise<Readable> {
-    const { entry, ref } = item;
+  private checkReadable(path: string, ref: yauzl.Entry): void {
     if (ref.isEncrypted()) {
-      throw new FerryError('input_unsupported', `${this.label}: entry ${entry.path} is encrypted`);
+      throw new FerryError('input_unsupported', `${this.label}: entry ${path} is encrypted`);
     }
     if (!ref.canDecodeFileData()) {
       throw new FerryError(
         'input_unsupported',
-        `${this.label}: entry ${entry.path} uses unsupported compression method ${ref.compressionMethod}`,
+        `${this.label}: entry ${path} uses unsupported compression method ${ref.compressionMethod}`,
       );
     }
+  }
+
+  private async openEntry(item: IndexedEntry<yauzl.Entry>): Promise<Readable> {
+    const { entry, ref } = item;
+    this.checkReadable(entry.path, ref);
 
     const opening = this.zipfile.openReadStreamPromise(ref);
     this.pending.add(opening);

@@ -15,6 +15,7 @@ import type { Logger } from '../../logger.js';
 import { silentLogger } from '../../logger.js';
 import type { EventKey, RoomKey, RoomRecord, SourceItem, SourceKey } from '../../model/index.js';
 import type { ArchiveReader } from '../archive/archive-reader.js';
+import { readAhead } from '../archive/read-ahead.js';
 import { parseJsonEntry, streamJsonArray } from '../json-reader.js';
 import { obj } from './json-guards.js';
 import {
@@ -31,7 +32,7 @@ import {
   slackSourceKey,
   slackSpaceKey,
 } from './slack-keys.js';
-import { slackMessageItems } from './slack-messages.js';
+import { slackMessageItems, type SlackMessageContext } from './slack-messages.js';
 import { microsToMillis, slackTsToMicros } from './slack-ts.js';
 import { SlackPlaceholderCollector, SlackUserDirectory, slackUserRecord } from './slack-users.js';
 
@@ -189,17 +190,36 @@ export async function* readSlackExport(
     };
   }
 
-  // The messages, conversation by conversation, day file by day file.
-  const totalFiles = [...dayFiles.values()].reduce((n, l) => n + l.length, 0);
+  // The messages, conversation by conversation, day file by day file (read ahead in one
+  // sequence across conversations, so the next entry is inflated while this one is mapped).
+  const perConversation = conversations.map((conversation) => ({
+    conversation,
+    room: roomOf.get(conversation.id),
+    files: (dayFiles.get(conversation.folder) ?? []).sort(),
+  }));
+  const ordered = perConversation.flatMap((c) => (c.room === undefined ? [] : c.files));
+  const reads = readAhead(ordered, (path) => reader.readBuffer(path));
+  const totalFiles = ordered.length;
   let doneFiles = 0;
-  for (const conversation of conversations) {
-    const files = (dayFiles.get(conversation.folder) ?? []).sort();
-    const room = roomOf.get(conversation.id);
+  for (const { conversation, room, files } of perConversation) {
     if (room === undefined) continue;
     const threadRoots = new Set<EventKey>();
     const orphanReplies = new Map<EventKey, number>();
-    for (const file of files) {
-      const day = await readDayFile(reader, file, options.skipBadFiles === true, logger);
+    const ctx: SlackMessageContext = {
+      source,
+      conversationId: conversation.id,
+      room,
+      users: placeholders,
+      directory,
+      localFiles,
+      folder: conversation.folder,
+      where: '',
+    };
+    for (let f = 0; f < files.length; f++) {
+      const next = reads.next();
+      if (next.done === true) break;
+      const [file, bytes] = next.value;
+      const day = await readDayFile(reader, file, bytes, options.skipBadFiles === true, logger);
       doneFiles += 1;
       if (day === undefined) {
         yield { type: 'skip', reason: 'bad_file', where: `${label}: ${file}` };
@@ -208,16 +228,7 @@ export async function* readSlackExport(
       for (const ts of day.duplicates) {
         yield { type: 'skip', reason: 'duplicate', where: `${label}: ${file} ts=${ts}` };
       }
-      const ctx = {
-        source,
-        conversationId: conversation.id,
-        room,
-        users: placeholders,
-        directory,
-        localFiles,
-        folder: conversation.folder,
-        where: `${label}: ${file}`,
-      };
+      ctx.where = `${label}: ${file}`;
       for (const { message, micros } of day.messages) {
         const m = obj(message);
         if (m !== undefined && (m.thread_ts === m.ts || m.reply_count !== undefined)) {
@@ -272,7 +283,7 @@ function userFilesOf(reader: ArchiveReader, root: ExportRoot): string[] {
 
 interface DayFile {
   /** Messages sorted by `ts`; ones without a valid `ts` first (they are skipped as malformed). */
-  messages: { message: unknown; micros: bigint }[];
+  messages: { message: unknown; micros: number }[];
   /** `ts` of repeated messages (API-derived exports repeat broadcast replies). */
   duplicates: string[];
 }
@@ -281,12 +292,13 @@ interface DayFile {
 async function readDayFile(
   reader: ArchiveReader,
   path: string,
+  bytes: Promise<Buffer>,
   skipBad: boolean,
   logger: Logger,
 ): Promise<DayFile | undefined> {
   let parsed: unknown;
   try {
-    parsed = await parseJsonEntry(await reader.readBuffer(path), reader.label, path);
+    parsed = await parseJsonEntry(await bytes, reader.label, path);
     if (!Array.isArray(parsed)) {
       throw new FerryError(
         'input_invalid',
@@ -302,13 +314,13 @@ async function readDayFile(
   }
   const keyed = (parsed as unknown[]).map((message) => ({
     message,
-    micros: slackTsToMicros(obj(message)?.ts) ?? -1n,
+    micros: slackTsToMicros(obj(message)?.ts) ?? -1,
   }));
   keyed.sort((a, b) => (a.micros < b.micros ? -1 : a.micros > b.micros ? 1 : 0));
   const day: DayFile = { messages: [], duplicates: [] };
-  let previous = -2n;
+  let previous = -2;
   for (const entry of keyed) {
-    if (entry.micros >= 0n && entry.micros === previous) {
+    if (entry.micros >= 0 && entry.micros === previous) {
       day.duplicates.push(String(obj(entry.message)?.ts));
       continue;
     }

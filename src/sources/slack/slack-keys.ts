@@ -28,7 +28,7 @@ export const slackSpaceKey = (workspaceId: string): RoomKey =>
   roomKey(`slack:space:${workspaceId}`);
 export const slackMediaKey = (fileId: string): MediaKey => mediaKey(`slack:${fileId}`);
 
-export const slackMessageKey = (conversationId: string, micros: bigint): EventKey =>
+export const slackMessageKey = (conversationId: string, micros: number): EventKey =>
   eventKey(`slack:${conversationId}:${canonicalSlackTs(micros)}`);
 
 /** Events derived from one message share its key as a prefix. */
@@ -40,10 +40,10 @@ export const slackDerivedKey = (message: EventKey, suffix: string): EventKey =>
  * then reactions (see src/model/order-key.ts).
  */
 export const slackOrder = {
-  message: (micros: bigint): OrderKey => orderKeyFromMicros(micros, '0'),
-  file: (micros: bigint, index: number): OrderKey =>
+  message: (micros: number): OrderKey => orderKeyFromMicros(micros, '0'),
+  file: (micros: number, index: number): OrderKey =>
     orderKeyFromMicros(micros, `1:${String(index).padStart(3, '0')}`),
-  pin: (micros: bigint): OrderKey => orderKeyFromMicros(micros, 'p'),
-  reaction: (micros: bigint, name: string, user: string): OrderKey =>
+  pin: (micros: number): OrderKey => orderKeyFromMicros(micros, 'p'),
+  reaction: (micros: number, name: string, user: string): OrderKey =>
     orderKeyFromMicros(micros, `r:${name}:${user}`),
 };

@@ -8,11 +8,11 @@ import {
 
 describe('Slack timestamps', () => {
   it('keep all six fractional digits', () => {
-    expect(slackTsToMicros('1355517523.000005')).toBe(1355517523000005n);
-    expect(slackTsToMicros('1355517523.5')).toBe(1355517523500000n);
-    expect(slackTsToMicros('1355517523')).toBe(1355517523000000n);
-    expect(canonicalSlackTs(1355517523000005n)).toBe('1355517523.000005');
-    expect(microsToMillis(1355517523999999n)).toBe(1355517523999);
+    expect(slackTsToMicros('1355517523.000005')).toBe(1355517523000005);
+    expect(slackTsToMicros('1355517523.5')).toBe(1355517523500000);
+    expect(slackTsToMicros('1355517523')).toBe(1355517523000000);
+    expect(canonicalSlackTs(1355517523000005)).toBe('1355517523.000005');
+    expect(microsToMillis(1355517523999999)).toBe(1355517523999);
   });
 
   it('reject what is not a Slack timestamp', () => {
