@@ -29,16 +29,12 @@ import type { TimelineEvent } from '../src/model/index.js';
 import { slackExportItems } from '../src/sources/slack/index.js';
 import { eventFromRow } from '../src/store/event-payload.js';
 import { upsertEvents } from '../src/store/upsert.js';
-import {
-  copyTextField,
-  eventCopyValues,
-  EVENT_COPY_COLUMNS as STAGE_COLUMNS,
-} from '../src/store/event-copy-stage.js';
+import { eventCopyLine, EVENT_COPY_COLUMNS as ROW_COLUMNS } from '../src/store/event-copy-row.js';
 import { createInterface } from 'node:readline';
 import { openStore, type StoreOptions } from '../src/store/store.js';
 
 /** Columns of `events`, in COPY order: the ingest's own list plus the run columns. */
-const EVENT_COPY_COLUMNS = [...STAGE_COLUMNS, 'first_run', 'last_changed_run'] as const;
+const EVENT_COPY_COLUMNS = [...ROW_COLUMNS, 'first_run', 'last_changed_run'] as const;
 
 const COPY_SQL_COLUMNS = EVENT_COPY_COLUMNS.join(', ');
 
@@ -94,13 +90,8 @@ async function runIngest(
   }
 }
 
-/** COPY text format, as the ingest writes it (src/store/event-copy-stage.ts). */
-const copyField = (v: string | number | null | undefined): string => copyTextField(v ?? null);
-
-/** The same values upsertEvents binds (src/store/upsert.ts EVENT_COLUMNS), run id 1. */
-function copyRow(e: TimelineEvent): string {
-  return [...eventCopyValues(e), 1, 1].map(copyField).join('\t') + '\n';
-}
+/** The line the ingest's direct COPY writes (src/store/event-copy-row.ts), run id 1. */
+const copyRow = (e: TimelineEvent): string => eventCopyLine(e, '\t1\t1');
 
 async function runDump(zip: string, out: string): Promise<ChildResult> {
   const file = createWriteStream(out);

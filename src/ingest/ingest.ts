@@ -27,7 +27,7 @@ import {
   zeroCounts,
   type UpsertCounts,
 } from '../store/upsert.js';
-import { EventCopyStage } from '../store/event-copy-stage.js';
+import { EventCopyWriter } from '../store/event-copy-writer.js';
 import { SummaryCounter, type ContentSummary } from './summary.js';
 
 export interface EntityCounts {
@@ -79,7 +79,7 @@ export async function ingest(
         runId,
         totals,
         options.batchSize ?? 5000,
-        store.backend === 'postgres' ? new EventCopyStage(trx) : undefined,
+        store.backend === 'postgres' ? new EventCopyWriter(trx, runId) : undefined,
       );
       try {
         for await (const item of items) {
@@ -154,8 +154,6 @@ function pick(
 
 /** Batches that may wait for the store while parsing goes on (memory: a few MB each). */
 const MAX_QUEUED = 2;
-/** Staged events merged into `events` at a time (PostgreSQL path). */
-const MERGE_EVERY = 50_000;
 
 /**
  * Buffers records and writes them in dependency order. One batch is written while the next is
@@ -176,14 +174,14 @@ class Batch {
     private readonly runId: number,
     private readonly totals: Record<keyof EntityCounts, UpsertCounts>,
     readonly size: number,
-    /** PostgreSQL: events go through COPY into a staging table, merged at the end. */
-    private readonly stage?: EventCopyStage,
+    /** PostgreSQL: events are written with COPY (event-copy-writer.ts). */
+    private readonly copy?: EventCopyWriter,
   ) {}
 
   /** Merges staged events (PostgreSQL) after the last write. */
   async finish(): Promise<void> {
     await this.settle();
-    if (this.stage !== undefined) addCounts(this.totals.events, await this.stage.merge(this.runId));
+    if (this.copy !== undefined) addCounts(this.totals.events, await this.copy.finish());
   }
 
   /**
@@ -248,13 +246,11 @@ class Batch {
     addCounts(this.totals.users, await upsertUsers(this.trx, r.users, this.runId));
     addCounts(this.totals.rooms, await upsertRooms(this.trx, r.rooms, this.runId));
     addCounts(this.totals.files, await upsertMedia(this.trx, r.media, this.runId));
-    if (this.stage === undefined) {
-      addCounts(this.totals.events, await upsertEvents(this.trx, r.events, this.runId));
-      return;
-    }
-    await this.stage.add(r.events);
-    // Merging in slices keeps the server busy while the next batches are parsed.
-    if (this.stage.staged >= MERGE_EVERY)
-      addCounts(this.totals.events, await this.stage.merge(this.runId));
+    addCounts(
+      this.totals.events,
+      this.copy === undefined
+        ? await upsertEvents(this.trx, r.events, this.runId)
+        : await this.copy.write(r.events),
+    );
   }
 }

@@ -1,30 +1,16 @@
 /**
- * The PostgreSQL fast path for events: batches are streamed with `COPY` into a temporary
- * staging table inside the ingest's transaction, then merged into `events` by one
+ * The staging table of the PostgreSQL event path: batches are streamed with `COPY` into a
+ * temporary table inside the ingest's transaction, then merged into `events` by one
  * `INSERT … SELECT … ON CONFLICT` statement, which keeps the added / updated / existing counts
- * of the unnest path (src/store/upsert.ts). PGlite keeps the unnest path.
+ * of the unnest path (src/store/upsert.ts). Used once an ingest meets events that are already
+ * stored (event-copy-writer.ts decides).
  */
-import { once } from 'node:events';
 import type { Knex } from 'knex';
-import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { TimelineEvent } from '../model/index.js';
-import { eventPayload } from './event-payload.js';
+import { EVENT_COPY_COLUMNS, eventCopyLine } from './event-copy-row.js';
+import { copyText } from './pg-copy.js';
 import type { UpsertCounts } from './upsert.js';
 
-/** Columns of `events` filled from a model event, in COPY order. */
-export const EVENT_COPY_COLUMNS = [
-  'key',
-  'room_key',
-  'order_key',
-  'ts',
-  'sender',
-  'kind',
-  'source_key',
-  'native_id',
-  'thread_root',
-  'payload',
-] as const;
 /** Columns whose change makes a stored event count as updated (as in upsert.ts). */
 const COMPARED = [
   'room_key',
@@ -36,36 +22,6 @@ const COMPARED = [
   'thread_root',
   'payload',
 ] as const;
-
-/** COPY text format: backslash, tab, newline and carriage return escaped; `\N` is null. */
-/** The values of EVENT_COPY_COLUMNS for one event. */
-export function eventCopyValues(e: TimelineEvent): (string | number | null)[] {
-  return [
-    e.key,
-    e.room,
-    e.order,
-    e.ts,
-    e.sender,
-    e.kind,
-    e.source,
-    e.nativeId,
-    e.thread?.root ?? null,
-    JSON.stringify(eventPayload(e)),
-  ];
-}
-
-const NEEDS_ESCAPE = /[\\\t\n\r]/;
-
-export function copyTextField(value: string | number | null): string {
-  if (value === null) return '\\N';
-  if (typeof value === 'number') return String(value);
-  if (!NEEDS_ESCAPE.test(value)) return value;
-  return value
-    .replace(/\\/g, '\\\\')
-    .replace(/\t/g, '\\t')
-    .replace(/\n/g, '\\n')
-    .replace(/\r/g, '\\r');
-}
 
 export class EventCopyStage {
   private created = false;
@@ -86,20 +42,16 @@ export class EventCopyStage {
       this.created = true;
     }
     this.staged += events.length;
-    const lines: string[] = [];
+    let text = '';
     for (const e of events) {
       this.seq += 1;
-      lines.push([...eventCopyValues(e), this.seq].map(copyTextField).join('\t'));
+      text += eventCopyLine(e, `\t${this.seq}`);
     }
-    // Inside a transaction knex hands out the transaction's own connection.
-    const client = this.trx.client as { acquireConnection(): Promise<unknown> };
-    const connection = (await client.acquireConnection()) as pg.PoolClient;
-    const stream = connection.query(
-      copyFrom(`copy ferry_event_stage (${EVENT_COPY_COLUMNS.join(', ')}, seq) from stdin`),
+    await copyText(
+      this.trx,
+      `copy ferry_event_stage (${EVENT_COPY_COLUMNS.join(', ')}, seq) from stdin`,
+      text,
     );
-    const done = once(stream, 'finish');
-    stream.end(`${lines.join('\n')}\n`);
-    await done;
   }
 
   /** Merges the staged events into `events` (the last copy of a key wins) and empties the stage. */

@@ -7,7 +7,8 @@ import {
   userKey,
   type MessageEvent,
 } from '../../src/model/index.js';
-import { EventCopyStage, copyTextField } from '../../src/store/event-copy-stage.js';
+import { copyTextField } from '../../src/store/event-copy-row.js';
+import { EventCopyStage } from '../../src/store/event-copy-stage.js';
 import { eventFromRow, type EventRow } from '../../src/store/event-payload.js';
 import { createTestStore, type TestStore } from '../support/databases.js';
 

@@ -209,7 +209,11 @@ class ZipArchiveReader implements ArchiveReader {
       data =
         ref.compressionMethod === 0
           ? compressed
-          : await inflate(compressed, { maxOutputLength: Math.max(entry.size, 1) });
+          : await inflate(compressed, {
+              maxOutputLength: Math.max(entry.size, 1),
+              // One output chunk for the whole entry: one pass on the thread pool, no concat.
+              chunkSize: Math.min(Math.max(entry.size, 64 * 1024), 64 << 20),
+            });
     } catch (e) {
       if (this.closed) throw closedError(this.label);
       throw this.corrupt(entry.path, e);
