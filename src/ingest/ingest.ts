@@ -19,7 +19,6 @@ import type {
 import type { Store } from '../store/store.js';
 import {
   addCounts,
-  upsertEvents,
   upsertMedia,
   upsertRooms,
   upsertSource,
@@ -79,7 +78,7 @@ export async function ingest(
         runId,
         totals,
         options.batchSize ?? 5000,
-        store.backend === 'postgres' ? new EventCopyWriter(trx, runId) : undefined,
+        new EventCopyWriter(trx, runId, store.backend),
       );
       try {
         for await (const item of items) {
@@ -174,14 +173,14 @@ class Batch {
     private readonly runId: number,
     private readonly totals: Record<keyof EntityCounts, UpsertCounts>,
     readonly size: number,
-    /** PostgreSQL: events are written with COPY (event-copy-writer.ts). */
-    private readonly copy?: EventCopyWriter,
+    /** Events are written with COPY (event-copy-writer.ts). */
+    private readonly copy: EventCopyWriter,
   ) {}
 
   /** Merges staged events (PostgreSQL) after the last write. */
   async finish(): Promise<void> {
     await this.settle();
-    if (this.copy !== undefined) addCounts(this.totals.events, await this.copy.finish());
+    addCounts(this.totals.events, await this.copy.finish());
   }
 
   /**
@@ -246,11 +245,6 @@ class Batch {
     addCounts(this.totals.users, await upsertUsers(this.trx, r.users, this.runId));
     addCounts(this.totals.rooms, await upsertRooms(this.trx, r.rooms, this.runId));
     addCounts(this.totals.files, await upsertMedia(this.trx, r.media, this.runId));
-    addCounts(
-      this.totals.events,
-      this.copy === undefined
-        ? await upsertEvents(this.trx, r.events, this.runId)
-        : await this.copy.write(r.events),
-    );
+    addCounts(this.totals.events, await this.copy.write(r.events));
   }
 }

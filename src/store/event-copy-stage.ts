@@ -1,5 +1,5 @@
 /**
- * The staging table of the PostgreSQL event path: batches are streamed with `COPY` into a
+ * The staging table of the COPY event path: batches are streamed with `COPY` into a
  * temporary table inside the ingest's transaction, then merged into `events` by one
  * `INSERT … SELECT … ON CONFLICT` statement, which keeps the added / updated / existing counts
  * of the unnest path (src/store/upsert.ts). Used once an ingest meets events that are already
@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 import type { TimelineEvent } from '../model/index.js';
 import { EVENT_COPY_COLUMNS, eventCopyLine } from './event-copy-row.js';
 import { copyText } from './pg-copy.js';
+import type { StoreBackend } from './store.js';
 import type { UpsertCounts } from './upsert.js';
 
 /** Columns whose change makes a stored event count as updated (as in upsert.ts). */
@@ -29,7 +30,10 @@ export class EventCopyStage {
   /** Events staged since the last merge. */
   staged = 0;
 
-  constructor(private readonly trx: Knex.Transaction) {}
+  constructor(
+    private readonly trx: Knex.Transaction,
+    private readonly backend: StoreBackend,
+  ) {}
 
   async add(events: readonly TimelineEvent[]): Promise<void> {
     if (events.length === 0) return;
@@ -49,7 +53,8 @@ export class EventCopyStage {
     }
     await copyText(
       this.trx,
-      `copy ferry_event_stage (${EVENT_COPY_COLUMNS.join(', ')}, seq) from stdin`,
+      this.backend,
+      `ferry_event_stage (${EVENT_COPY_COLUMNS.join(', ')}, seq)`,
       text,
     );
   }

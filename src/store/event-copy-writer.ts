@@ -1,5 +1,5 @@
 /**
- * How an ingest writes events to PostgreSQL: with `COPY`, in one of two modes.
+ * How an ingest writes events: with `COPY` (both backends), in one of two modes.
  *
  * - **direct** (the start of every ingest): each batch is copied straight into `events` inside
  *   a savepoint. This is the whole cost of a first import — the same as a bare bulk load — and
@@ -12,19 +12,21 @@
  *   merge treats them as stored rows.
  *
  * Either way the result equals upserting every event in order, so callers cannot tell the
- * modes apart except by speed. PGlite keeps the unnest path (src/store/upsert.ts).
+ * modes apart except by speed. (src/store/upsert.ts keeps the unnest upsert for the other
+ * records and for callers outside an ingest.)
  */
 import type { Knex } from 'knex';
 import type { TimelineEvent } from '../model/index.js';
 import { EVENT_COPY_COLUMNS, eventCopyLine } from './event-copy-row.js';
 import { EventCopyStage } from './event-copy-stage.js';
 import { copyText } from './pg-copy.js';
+import type { StoreBackend } from './store.js';
 import { zeroCounts, type UpsertCounts } from './upsert.js';
 
 /** Staged events merged into `events` at a time. */
 const MERGE_EVERY = 50_000;
 const SAVEPOINT = 'ferry_event_copy';
-const DIRECT_SQL = `copy events (${EVENT_COPY_COLUMNS.join(', ')}, first_run, last_changed_run) from stdin`;
+const DIRECT_TARGET = `events (${EVENT_COPY_COLUMNS.join(', ')}, first_run, last_changed_run)`;
 
 export type EventCopyMode = 'direct' | 'staged';
 
@@ -35,8 +37,9 @@ export class EventCopyWriter {
   constructor(
     private readonly trx: Knex.Transaction,
     private readonly runId: number,
+    private readonly backend: StoreBackend,
   ) {
-    this.stage = new EventCopyStage(trx);
+    this.stage = new EventCopyStage(trx, backend);
   }
 
   get mode(): EventCopyMode {
@@ -68,7 +71,7 @@ export class EventCopyWriter {
     for (const e of events) text += eventCopyLine(e, tail);
     await this.trx.raw(`savepoint ${SAVEPOINT}`);
     try {
-      const rows = await copyText(this.trx, DIRECT_SQL, text);
+      const rows = await copyText(this.trx, this.backend, DIRECT_TARGET, text);
       await this.trx.raw(`release savepoint ${SAVEPOINT}`);
       return rows;
     } catch (e) {

@@ -10,7 +10,7 @@ import {
 import { copyTextField } from '../../src/store/event-copy-row.js';
 import { EventCopyStage } from '../../src/store/event-copy-stage.js';
 import { eventFromRow, type EventRow } from '../../src/store/event-payload.js';
-import { createTestStore, type TestStore } from '../support/databases.js';
+import { createTestStore, storeBackends, type TestStore } from '../support/databases.js';
 
 const tricky = 'tab\there\nnew line\r\nback\\slash \\N not null, "quotes", ünïcödé 😀';
 
@@ -29,10 +29,10 @@ function message(n: number, text: string): MessageEvent {
   };
 }
 
-describe('COPY staging of events (PostgreSQL)', () => {
+describe.each(storeBackends)('COPY staging of events (%s)', (backend) => {
   let t: TestStore;
   beforeAll(async () => {
-    t = await createTestStore('postgres');
+    t = await createTestStore(backend);
   });
   afterAll(async () => {
     await t.dispose();
@@ -47,7 +47,7 @@ describe('COPY staging of events (PostgreSQL)', () => {
 
   it('round-trips tricky text, keeps the last copy of a key and counts added/updated/existing', async () => {
     const first = await t.store.knex.transaction(async (trx) => {
-      const stage = new EventCopyStage(trx);
+      const stage = new EventCopyStage(trx, backend);
       await stage.add([message(1, tricky), message(2, 'two'), message(2, 'two, corrected')]);
       return stage.merge(7);
     });
@@ -59,7 +59,7 @@ describe('COPY staging of events (PostgreSQL)', () => {
     ]);
 
     const second = await t.store.knex.transaction(async (trx) => {
-      const stage = new EventCopyStage(trx);
+      const stage = new EventCopyStage(trx, backend);
       await stage.add([message(1, tricky), message(2, 'two, edited again'), message(3, 'three')]);
       return stage.merge(8);
     });

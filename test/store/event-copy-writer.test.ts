@@ -10,7 +10,7 @@ import {
 import { EventCopyWriter } from '../../src/store/event-copy-writer.js';
 import { eventFromRow, type EventRow } from '../../src/store/event-payload.js';
 import { addCounts, zeroCounts, type UpsertCounts } from '../../src/store/upsert.js';
-import { createTestStore, type TestStore } from '../support/databases.js';
+import { createTestStore, storeBackends, type TestStore } from '../support/databases.js';
 
 const tricky = 'tab\there\nnew line\r\nback\\slash \\N not null, "quotes", ünïcödé 😀';
 
@@ -30,10 +30,10 @@ function message(n: number, text: string, order = n): MessageEvent {
   };
 }
 
-describe('EventCopyWriter (PostgreSQL)', () => {
+describe.each(storeBackends)('EventCopyWriter (%s)', (backend) => {
   let t: TestStore;
   beforeAll(async () => {
-    t = await createTestStore('postgres');
+    t = await createTestStore(backend);
   });
   afterAll(async () => {
     await t.dispose();
@@ -45,7 +45,7 @@ describe('EventCopyWriter (PostgreSQL)', () => {
   /** Writes the batches in one transaction as an ingest would; returns counts and final mode. */
   async function run(runId: number, batches: MessageEvent[][]) {
     return t.store.knex.transaction(async (trx) => {
-      const writer = new EventCopyWriter(trx, runId);
+      const writer = new EventCopyWriter(trx, runId, backend);
       const counts: UpsertCounts = zeroCounts();
       const modes: string[] = [];
       for (const batch of batches) {
