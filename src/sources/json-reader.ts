@@ -5,6 +5,7 @@
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { verifier } from 'stream-json/utils/verifier.js';
 import { FerryError } from '../errors.js';
+import type { ArchiveReader } from './archive/archive-reader.js';
 
 /** Parses a whole entry (small files: Slack day files, index files). */
 export async function parseJsonEntry(
@@ -83,4 +84,30 @@ export async function* streamJsonArray(
     source.destroy?.();
     pipeline.destroy();
   }
+}
+
+/** Entries up to this size are parsed whole: JSON.parse is an order of magnitude faster. */
+const PARSE_WHOLE_MAX = 32 << 20;
+
+/**
+ * The elements of an entry holding one JSON array (users.json, channels.json, …): parsed whole
+ * when small, streamed (memory-bounded) when large. Errors name the entry either way.
+ */
+export async function* jsonArrayEntry(
+  reader: ArchiveReader,
+  path: string,
+): AsyncGenerator<unknown> {
+  const size = reader.entries().find((e) => e.path === path)?.size;
+  if (size === undefined || size > PARSE_WHOLE_MAX) {
+    yield* streamJsonArray(await reader.openStream(path), reader.label, path);
+    return;
+  }
+  const parsed = await parseJsonEntry(await reader.readBuffer(path), reader.label, path);
+  if (!Array.isArray(parsed)) {
+    throw new FerryError(
+      'input_invalid',
+      `${reader.label}: ${path} is not a valid JSON array (its top-level value is not an array)`,
+    );
+  }
+  yield* parsed as unknown[];
 }

@@ -16,7 +16,7 @@ import { silentLogger } from '../../logger.js';
 import type { EventKey, RoomKey, RoomRecord, SourceItem, SourceKey } from '../../model/index.js';
 import type { ArchiveReader } from '../archive/archive-reader.js';
 import { readAhead } from '../archive/read-ahead.js';
-import { parseJsonEntry, streamJsonArray } from '../json-reader.js';
+import { jsonArrayEntry, parseJsonEntry } from '../json-reader.js';
 import { obj } from './json-guards.js';
 import {
   SLACK_INDEX_FILES,
@@ -77,8 +77,7 @@ export async function* readSlackExport(
   // Pass 1 over the user lists: who exists, which bot IDs belong to whom, which workspace.
   const directory = new SlackUserDirectory();
   for (const file of userFiles) {
-    for await (const raw of streamJsonArray(await reader.openStream(file), label, file))
-      directory.learn(raw);
+    for await (const raw of jsonArrayEntry(reader, file)) directory.learn(raw);
   }
   const workspaceId = directory.workspaceId() ?? fallbackWorkspaceId(label);
   const source: SourceKey = slackSourceKey(workspaceId);
@@ -105,7 +104,7 @@ export async function* readSlackExport(
   // Pass 2: the user records themselves.
   const emitted = new Set<string>();
   for (const file of userFiles) {
-    for await (const raw of streamJsonArray(await reader.openStream(file), label, file)) {
+    for await (const raw of jsonArrayEntry(reader, file)) {
       const user = slackUserRecord(raw, source);
       if (user === undefined) {
         yield {
@@ -129,7 +128,7 @@ export async function* readSlackExport(
     for (const { file, kind } of SLACK_INDEX_FILES) {
       const path = root.prefix + file;
       if (!reader.has(path)) continue;
-      for await (const raw of streamJsonArray(await reader.openStream(path), label, path)) {
+      for await (const raw of jsonArrayEntry(reader, path)) {
         const conversation = slackConversation(raw, kind, {
           source,
           parent: spaces.get(root.prefix),
