@@ -96,9 +96,10 @@ const PARSE_WHOLE_MAX = 32 << 20;
 export async function* jsonArrayEntry(
   reader: ArchiveReader,
   path: string,
+  parseWholeMax = PARSE_WHOLE_MAX,
 ): AsyncGenerator<unknown> {
   const size = reader.entries().find((e) => e.path === path)?.size;
-  if (size === undefined || size > PARSE_WHOLE_MAX) {
+  if (size === undefined || size > parseWholeMax) {
     yield* streamJsonArray(await reader.openStream(path), reader.label, path);
     return;
   }
