@@ -10,10 +10,10 @@
  *   dump --zip Z --out T
  *       runs the adapter alone and writes the `events` rows the ingest would write as a
  *       COPY text-format file (memory-bounded, written as the adapter streams)
- *   upsert --tsv T (--data-dir D | --database-url U) [--batch-size N]
+ *   store --tsv T (--data-dir D | --database-url U) [--batch-size N]
  *       the store half of an ingest alone: rebuilds the events from T (eventFromRow) and
- *       writes them with upsertEvents in batches inside one transaction; `ms` counts only the
- *       upsertEvents calls (value building, parameter encoding, server time)
+ *       writes them with the ingest's EventCopyWriter in batches inside one transaction; `ms`
+ *       counts only the writer calls (COPY line formatting, the COPY itself, server time)
  *   copy --tsv T (--data-dir D | --database-url U)
  *       migrates a fresh store, then bulk-loads T into `events` with COPY … FROM STDIN
  *       (PostgreSQL, pg-copy-streams) or COPY … FROM '/dev/blob' in chunks (PGlite)
@@ -28,7 +28,7 @@ import { ingest } from '../src/ingest/ingest.js';
 import type { TimelineEvent } from '../src/model/index.js';
 import { slackExportItems } from '../src/sources/slack/index.js';
 import { eventFromRow } from '../src/store/event-payload.js';
-import { upsertEvents } from '../src/store/upsert.js';
+import { EventCopyWriter } from '../src/store/event-copy-writer.js';
 import { eventCopyLine, EVENT_COPY_COLUMNS as ROW_COLUMNS } from '../src/store/event-copy-row.js';
 import { createInterface } from 'node:readline';
 import { openStore, type StoreOptions } from '../src/store/store.js';
@@ -39,11 +39,13 @@ const EVENT_COPY_COLUMNS = [...ROW_COLUMNS, 'first_run', 'last_changed_run'] as 
 const COPY_SQL_COLUMNS = EVENT_COPY_COLUMNS.join(', ');
 
 export interface ChildResult {
-  mode: 'ingest' | 'dump' | 'copy' | 'open' | 'upsert';
+  mode: 'ingest' | 'dump' | 'copy' | 'open' | 'store';
   /** Wall time of the measured part (ingest call, adapter pass, COPY). */
   ms: number;
   /** Time to open (and migrate) the store, not part of `ms`. */
   openMs?: number;
+  /** CPU time (user + system, all threads) of the child process over its whole life. */
+  cpuMs?: number;
   /** Peak RSS in bytes over the whole child process. */
   maxRssBytes: number;
   /** Peak RSS right after the store was opened (before the measured part). */
@@ -132,10 +134,10 @@ const unescapeCopy = (s: string): string | null =>
         c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c,
       );
 
-async function runUpsert(
+async function runStoreHalf(
   tsv: string,
   options: StoreOptions,
-  batchSize = 2000,
+  batchSize = 5000,
 ): Promise<ChildResult> {
   const t0 = performance.now();
   const store = await openStore(options);
@@ -145,10 +147,11 @@ async function runUpsert(
   let rows = 0;
   try {
     await store.knex.transaction(async (trx) => {
+      const writer = new EventCopyWriter(trx, 1, store.backend);
       let batch: TimelineEvent[] = [];
       const flush = async () => {
         const t = performance.now();
-        await upsertEvents(trx, batch, 1);
+        await writer.write(batch);
         ms += performance.now() - t;
         rows += batch.length;
         batch = [];
@@ -172,12 +175,15 @@ async function runUpsert(
         if (batch.length >= batchSize) await flush();
       }
       await flush();
+      const t = performance.now();
+      await writer.finish();
+      ms += performance.now() - t;
     });
   } finally {
     await store.close();
   }
   return {
-    mode: 'upsert',
+    mode: 'store',
     ms,
     openMs,
     maxRssBytes: maxRss(),
@@ -274,9 +280,9 @@ async function main(): Promise<void> {
   if (mode === 'ingest' && values.zip !== undefined) {
     const batch = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
     result = await runIngest(values.zip, storeOptions(values), batch);
-  } else if (mode === 'upsert' && values.tsv !== undefined) {
+  } else if (mode === 'store' && values.tsv !== undefined) {
     const batch = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
-    result = await runUpsert(values.tsv, storeOptions(values), batch);
+    result = await runStoreHalf(values.tsv, storeOptions(values), batch);
   } else if (mode === 'open') {
     const t0 = performance.now();
     const store = await openStore(storeOptions(values));
@@ -288,9 +294,11 @@ async function main(): Promise<void> {
     result = await runCopy(values.tsv, storeOptions(values));
   } else {
     throw new Error(
-      `usage: bench-child.ts ingest|open|upsert|dump|copy … (got ${process.argv.slice(2).join(' ')})`,
+      `usage: bench-child.ts ingest|open|store|dump|copy … (got ${process.argv.slice(2).join(' ')})`,
     );
   }
+  const cpu = process.cpuUsage();
+  result.cpuMs = (cpu.user + cpu.system) / 1000;
   process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
 }
 

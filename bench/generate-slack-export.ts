@@ -43,6 +43,9 @@ export interface GenerateOptions {
   minConversations?: number;
 }
 
+/** Bump when the generator's output changes, so that cached exports are not reused. */
+export const GENERATOR_VERSION = 1;
+
 export interface GenerateResult {
   path: string;
   bytes: number;

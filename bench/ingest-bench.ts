@@ -1,10 +1,12 @@
 /**
  * Ingest benchmark: `npm run bench:ingest -- [--messages 100000] [--backends pglite,postgres]
  * [--json] [--cpu-prof] [--seed 1] [--batch-size N] [--database-url postgres://…/postgres]
- * [--timeout 1800] [--keep]`
+ * [--timeout 1800] [--keep] [--export-cache DIR]`
  *
- * 1. Generates a synthetic Slack export once (bench/generate-slack-export.ts); its size and
- *    generation time are reported but are not part of any measured figure.
+ * 1. Generates a synthetic Slack export once (bench/generate-slack-export.ts) and keeps it in
+ *    the export cache (`--export-cache`, default `$TMPDIR/ferry-bench-exports`, '' for none;
+ *    the generator is deterministic); its size and generation time are reported but are not
+ *    part of any measured figure.
  * 2. Runs the adapter alone once (`dump`), writing the rows of `events` that the ingest will
  *    write to a COPY text file. This gives the adapter-only throughput, and the input of the
  *    COPY baseline, so that the timed COPY measures loading only.
@@ -12,15 +14,17 @@
  *    - `ingest`: the real `openStore` + `ingest(slackExportItems(zip), store)` into a fresh
  *      database (PostgreSQL: a throwaway `ferry_bench_<random>` database, dropped after;
  *      PGlite: a temp folder);
+ *    - `store`: the store half alone, the dumped rows written by the ingest's EventCopyWriter;
  *    - `copy`: the baseline, the same rows bulk-loaded into `events` of another fresh database
  *      migrated by the real migrations, with `COPY … FROM STDIN` (PostgreSQL) or
  *      `COPY … FROM '/dev/blob'` in 32 MB chunks (PGlite, which has no STDIN).
  * 4. Prints a table (stderr when `--json`, which prints the figures as JSON on stdout).
- *    Nothing is written anywhere else; the temp folder is removed unless `--keep`.
+ *    Nothing is written anywhere else but the export cache; the temp folder is removed unless
+ *    `--keep`.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +32,11 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { ChildResult } from './bench-child.js';
-import { generateSlackExport, type GenerateResult } from './generate-slack-export.js';
+import {
+  GENERATOR_VERSION,
+  generateSlackExport,
+  type GenerateResult,
+} from './generate-slack-export.js';
 
 type Backend = 'pglite' | 'postgres';
 
@@ -48,8 +56,8 @@ interface BackendReport {
   ingest: RunReport;
   /** PGlite only: ingest into a store created (initdb + migrations) by an earlier process. */
   ingestReopened?: RunReport;
-  /** The store half alone: upsertEvents fed with the dumped rows (no export parsing). */
-  upsertOnly: RunReport;
+  /** The store half alone: the ingest's EventCopyWriter fed with the dumped rows (no parsing). */
+  storeOnly: RunReport;
   copy: RunReport;
   /** ingest time / COPY time (both without store opening). */
   ratio?: number;
@@ -68,6 +76,8 @@ const childScript = fileURLToPath(new URL('./bench-child.ts', import.meta.url));
 
 interface Options {
   messages: number;
+  /** Folder keeping generated exports between runs (they are deterministic); '' = none. */
+  cacheDir: string;
   backends: Backend[];
   json: boolean;
   cpuProf: boolean;
@@ -82,6 +92,10 @@ function parseOptions(): Options {
   const { values } = parseArgs({
     options: {
       messages: { type: 'string', default: '100000' },
+      'export-cache': {
+        type: 'string',
+        default: process.env.FERRY_BENCH_EXPORT_CACHE ?? join(tmpdir(), 'ferry-bench-exports'),
+      },
       backends: { type: 'string', default: 'pglite,postgres' },
       json: { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
@@ -109,6 +123,7 @@ function parseOptions(): Options {
     throw new Error('--messages must be a positive integer');
   return {
     messages,
+    cacheDir: values['export-cache'],
     backends: backends as Backend[],
     json: values.json,
     cpuProf: values['cpu-prof'],
@@ -226,7 +241,7 @@ async function benchBackend(
   let ingest: RunReport;
   let ingestReopened: RunReport | undefined;
   let copy: RunReport;
-  let upsertOnly: RunReport;
+  let storeOnly: RunReport;
   if (backend === 'postgres') {
     log(`postgres: ingest …`);
     ingest = await withDatabase(o.adminUrl, async (url) => {
@@ -237,9 +252,9 @@ async function benchBackend(
       r.storeBytes = await relationBytes(url, 'events');
       return r;
     });
-    log(`postgres: upsertEvents alone …`);
-    upsertOnly = await withDatabase(o.adminUrl, (url) =>
-      runChild(['upsert', '--tsv', tsv, '--database-url', url, ...batch], {
+    log(`postgres: store half alone …`);
+    storeOnly = await withDatabase(o.adminUrl, (url) =>
+      runChild(['store', '--tsv', tsv, '--database-url', url, ...batch], {
         timeoutMs: o.timeoutMs,
       }),
     );
@@ -274,12 +289,12 @@ async function benchBackend(
       });
     }
     await rm(ingestDir, { recursive: true, force: true });
-    const upsertDir = join(tmp, 'pglite-upsert');
-    log(`pglite: upsertEvents alone …`);
-    upsertOnly = await runChild(['upsert', '--tsv', tsv, '--data-dir', upsertDir, ...batch], {
+    const storeDir = join(tmp, 'pglite-store');
+    log(`pglite: store half alone …`);
+    storeOnly = await runChild(['store', '--tsv', tsv, '--data-dir', storeDir, ...batch], {
       timeoutMs: o.timeoutMs,
     });
-    await rm(upsertDir, { recursive: true, force: true });
+    await rm(storeDir, { recursive: true, force: true });
     const copyDir = join(tmp, 'pglite-copy');
     log(`pglite: COPY baseline …`);
     copy = await runChild(['copy', '--tsv', tsv, '--data-dir', copyDir], {
@@ -294,7 +309,7 @@ async function benchBackend(
     ingest.result !== undefined && copy.result !== undefined
       ? ingest.result.ms / copy.result.ms
       : undefined;
-  return { backend, ingest, ingestReopened, upsertOnly, copy, ratio };
+  return { backend, ingest, ingestReopened, storeOnly, copy, ratio };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -317,6 +332,7 @@ function table(report: BenchReport): string {
       'time',
       'rows/s',
       'msgs/s',
+      'CPU',
       'peak RSS',
       'RSS after open',
       'process wall',
@@ -333,6 +349,7 @@ function table(report: BenchReport): string {
       sec(res?.ms),
       rate(n, res?.ms),
       res?.mode === 'copy' ? '–' : rate(msgs, res?.ms),
+      sec(res?.cpuMs),
       mb(res?.maxRssBytes),
       mb(res?.maxRssAfterOpenBytes),
       sec(r.processMs),
@@ -352,10 +369,10 @@ function table(report: BenchReport): string {
         r && c ? r.ms / c.ms : undefined,
       );
     }
-    const u = b.upsertOnly.result;
+    const u = b.storeOnly.result;
     add(
-      `${b.backend}: upsertEvents alone`,
-      b.upsertOnly,
+      `${b.backend}: store half alone`,
+      b.storeOnly,
       u && b.copy.result ? u.ms / b.copy.result.ms : undefined,
     );
     add(`${b.backend}: COPY baseline`, b.copy, b.copy.result === undefined ? undefined : 1);
@@ -373,8 +390,9 @@ function table(report: BenchReport): string {
     '',
     'time = ingest() call / adapter pass / COPY statement, store opening excluded; rows = events written;',
     'msgs/s = raw Slack messages / time; vs COPY = time / COPY time on the same backend.',
-    'upsertEvents alone = the same rows written by src/store/upsert.ts without parsing the export',
-    '(time counts only the upsertEvents calls).',
+    "store half alone = the same rows written by the ingest's EventCopyWriter without parsing the",
+    'export (time counts only the writer calls). CPU = user + system time of the Node process',
+    "(all its threads, start-up included; the PostgreSQL server's CPU is not in it).",
   ].join('\n');
 }
 
@@ -388,15 +406,35 @@ async function machine(): Promise<BenchReport['machine']> {
   };
 }
 
+/**
+ * The synthetic export for these options: generated once and kept in the cache folder (the
+ * generator is deterministic: same options, byte-identical zip), or into `tmp` without a cache.
+ */
+async function cachedExport(o: Options, tmp: string): Promise<GenerateResult> {
+  const name = `slack-${o.messages}-seed${o.seed}-v${GENERATOR_VERSION}`;
+  const dir = o.cacheDir === '' ? tmp : o.cacheDir;
+  const zip = join(dir, `${name}.zip`);
+  const meta = join(dir, `${name}.json`);
+  if (o.cacheDir !== '' && existsSync(zip) && existsSync(meta)) {
+    const cached = JSON.parse(await readFile(meta, 'utf8')) as GenerateResult;
+    log(`using the cached export ${zip}`);
+    return { ...cached, path: zip };
+  }
+  await mkdir(dir, { recursive: true });
+  log(`generating ${o.messages} messages into ${zip} …`);
+  const generated = await generateSlackExport({ messages: o.messages, out: zip, seed: o.seed });
+  log(`  ${mb(generated.bytes)} in ${sec(generated.ms)}`);
+  if (o.cacheDir !== '') await writeFile(meta, JSON.stringify(generated));
+  return generated;
+}
+
 async function main(): Promise<void> {
   const o = parseOptions();
   const tmp = await mkdtemp(join(tmpdir(), 'ferry-bench-'));
   try {
-    const zip = join(tmp, 'slack-export.zip');
     const tsv = join(tmp, 'events.tsv');
-    log(`generating ${o.messages} messages into ${zip} …`);
-    const generated = await generateSlackExport({ messages: o.messages, out: zip, seed: o.seed });
-    log(`  ${mb(generated.bytes)} in ${sec(generated.ms)}`);
+    const generated = await cachedExport(o, tmp);
+    const zip = generated.path;
     log('adapter only (writes the COPY input) …');
     const adapter = await runChild(['dump', '--zip', zip, '--out', tsv], {
       timeoutMs: o.timeoutMs,
