@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { redactDatabaseUrl } from './database-url.js';
 import { migrateToLatest } from './migrate.js';
+import { openPgliteKnex } from './pglite-store.js';
 
 export type StoreBackend = 'pglite' | 'postgres';
 
@@ -61,9 +62,8 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     const dir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
     mkdirSync(dir, { recursive: true });
     location = dir;
-    // Loaded only when used: it brings the WASM Postgres (~50 MB) along.
-    const { default: ClientPgLite } = await import('knex-pglite');
-    knex = createKnex({ client: ClientPgLite, dialect: 'postgres', connection: { filename: dir } });
+    // Creates the folder's cluster in a child process when it has none (pglite-store.ts).
+    knex = await openPgliteKnex(dir, logger);
   }
   try {
     await knex.raw('select 1');
