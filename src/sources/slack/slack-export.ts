@@ -16,8 +16,7 @@ import { silentLogger } from '../../logger.js';
 import type { EventKey, RoomKey, RoomRecord, SourceItem, SourceKey } from '../../model/index.js';
 import type { ArchiveReader } from '../archive/archive-reader.js';
 import { readAhead } from '../archive/read-ahead.js';
-import { jsonArrayEntry, parseJsonEntry } from '../json-reader.js';
-import { obj } from './json-guards.js';
+import { jsonArrayEntry } from '../json-reader.js';
 import {
   SLACK_INDEX_FILES,
   slackConversation,
@@ -32,7 +31,7 @@ import {
   slackSourceKey,
   slackSpaceKey,
 } from './slack-keys.js';
-import { slackMessageItems, type SlackMessageContext } from './slack-messages.js';
+import { mapDayFile, type DayFileEnv, type DayFileJob } from './slack-day-file.js';
 import { microsToMillis, slackTsToMicros } from './slack-ts.js';
 import { SlackPlaceholderCollector, SlackUserDirectory, slackUserRecord } from './slack-users.js';
 
@@ -189,74 +188,83 @@ export async function* readSlackExport(
     };
   }
 
-  // The messages, conversation by conversation, day file by day file (read ahead in one
-  // sequence across conversations, so the next entry is inflated while this one is mapped).
+  // The messages, conversation by conversation, day file by day file.
   const perConversation = conversations.map((conversation) => ({
     conversation,
     room: roomOf.get(conversation.id),
     files: (dayFiles.get(conversation.folder) ?? []).sort(),
   }));
-  const ordered = perConversation.flatMap((c) => (c.room === undefined ? [] : c.files));
-  const reads = readAhead(ordered, (path) => reader.readBuffer(path));
-  const totalFiles = ordered.length;
-  let doneFiles = 0;
-  for (const { conversation, room, files } of perConversation) {
-    if (room === undefined) continue;
-    const threadRoots = new Set<EventKey>();
-    const orphanReplies = new Map<EventKey, number>();
-    const ctx: SlackMessageContext = {
-      source,
-      conversationId: conversation.id,
-      room,
-      users: placeholders,
-      directory,
-      localFiles,
-      folder: conversation.folder,
-      where: '',
-    };
-    for (let f = 0; f < files.length; f++) {
-      const next = reads.next();
-      if (next.done === true) break;
-      const [file, bytes] = next.value;
-      const day = await readDayFile(reader, file, bytes, options.skipBadFiles === true, logger);
-      doneFiles += 1;
-      if (day === undefined) {
-        yield { type: 'skip', reason: 'bad_file', where: `${label}: ${file}` };
-        continue;
-      }
-      for (const ts of day.duplicates) {
-        yield { type: 'skip', reason: 'duplicate', where: `${label}: ${file} ts=${ts}` };
-      }
-      ctx.where = `${label}: ${file}`;
-      for (const { message, micros } of day.messages) {
-        const m = obj(message);
-        if (m !== undefined && (m.thread_ts === m.ts || m.reply_count !== undefined)) {
-          threadRoots.add(slackMessageKey(conversation.id, micros));
+  const jobs: DayFileJob[] = perConversation.flatMap(({ conversation, room, files }) =>
+    room === undefined
+      ? []
+      : files.map((path) => ({
+          label,
+          path,
+          conversationId: conversation.id,
+          room,
+          folder: conversation.folder,
+          skipBad: options.skipBadFiles === true,
+        })),
+  );
+  // Entries are read and inflated ahead (thread pool); mapping stays in order on this thread.
+  const reads = readAhead(jobs, (job) => reader.readBuffer(job.path));
+  const env: DayFileEnv = { source, users: placeholders, directory, localFiles };
+  try {
+    let doneFiles = 0;
+    for (const { conversation, room, files } of perConversation) {
+      if (room === undefined) continue;
+      const threadRoots = new Set<EventKey>();
+      const orphanReplies = new Map<EventKey, number>();
+      for (let f = 0; f < files.length; f++) {
+        const next = reads.next();
+        if (next.done === true) break;
+        const [job, bytes] = next.value;
+        const result = await mapDayFile(await bytes, job, env);
+        doneFiles += 1;
+        if (result.kind === 'bad') {
+          logger.warn({ entry: job.path, reason: result.reason }, 'skipping a bad day file');
+          yield { type: 'skip', reason: 'bad_file', where: `${label}: ${job.path}` };
+          continue;
         }
-        for (const item of slackMessageItems(message, ctx)) {
-          const thread = item.type === 'event' ? item.event.thread : undefined;
-          if (
-            thread !== undefined &&
-            item.type === 'event' &&
-            item.event.key !== thread.root &&
-            !threadRoots.has(thread.root)
-          ) {
-            orphanReplies.set(thread.root, (orphanReplies.get(thread.root) ?? 0) + 1);
+        for (const ts of result.duplicates) {
+          yield { type: 'skip', reason: 'duplicate', where: `${label}: ${job.path} ts=${ts}` };
+        }
+        for (const { root, items } of result.messages) {
+          if (root !== undefined) threadRoots.add(root);
+          for (const item of items) {
+            const thread = item.type === 'event' ? item.event.thread : undefined;
+            if (
+              thread !== undefined &&
+              item.type === 'event' &&
+              item.event.key !== thread.root &&
+              !threadRoots.has(thread.root)
+            ) {
+              orphanReplies.set(thread.root, (orphanReplies.get(thread.root) ?? 0) + 1);
+            }
+            yield item;
           }
-          yield item;
         }
+        yield {
+          type: 'progress',
+          done: doneFiles,
+          total: jobs.length,
+          unit: 'entries',
+          label: job.path,
+        };
       }
-      yield { type: 'progress', done: doneFiles, total: totalFiles, unit: 'entries', label: file };
+      const orphans = [...orphanReplies.values()].reduce((n, c) => n + c, 0);
+      if (orphans > 0) {
+        yield {
+          type: 'loss',
+          reason: 'thread_root_missing',
+          where: `${label}: ${conversation.folder}`,
+          count: orphans,
+        };
+      }
     }
-    const orphans = [...orphanReplies.values()].reduce((n, c) => n + c, 0);
-    if (orphans > 0) {
-      yield {
-        type: 'loss',
-        reason: 'thread_root_missing',
-        where: `${label}: ${conversation.folder}`,
-        count: orphans,
-      };
-    }
+  } finally {
+    // Let reads still in flight finish before the caller closes the archive.
+    for (const [, pending] of reads) await pending.catch(() => undefined);
   }
 
   for (const user of placeholders.records(source)) yield { type: 'user', user };
@@ -278,55 +286,6 @@ function userFilesOf(reader: ArchiveReader, root: ExportRoot): string[] {
     if (reader.has(root.prefix + name)) return [root.prefix + name];
   }
   return [];
-}
-
-interface DayFile {
-  /** Messages sorted by `ts`; ones without a valid `ts` first (they are skipped as malformed). */
-  messages: { message: unknown; micros: number }[];
-  /** `ts` of repeated messages (API-derived exports repeat broadcast replies). */
-  duplicates: string[];
-}
-
-/** Day files hold one array of messages, sorted here by `ts` and deduplicated. */
-async function readDayFile(
-  reader: ArchiveReader,
-  path: string,
-  bytes: Promise<Buffer>,
-  skipBad: boolean,
-  logger: Logger,
-): Promise<DayFile | undefined> {
-  let parsed: unknown;
-  try {
-    parsed = await parseJsonEntry(await bytes, reader.label, path);
-    if (!Array.isArray(parsed)) {
-      throw new FerryError(
-        'input_invalid',
-        `${reader.label}: ${path} should hold a JSON array of messages`,
-      );
-    }
-  } catch (e) {
-    if (skipBad && e instanceof FerryError && e.code === 'input_invalid') {
-      logger.warn({ entry: path, reason: e.message }, 'skipping a bad day file');
-      return undefined;
-    }
-    throw e;
-  }
-  const keyed = (parsed as unknown[]).map((message) => ({
-    message,
-    micros: slackTsToMicros(obj(message)?.ts) ?? -1,
-  }));
-  keyed.sort((a, b) => (a.micros < b.micros ? -1 : a.micros > b.micros ? 1 : 0));
-  const day: DayFile = { messages: [], duplicates: [] };
-  let previous = -2;
-  for (const entry of keyed) {
-    if (entry.micros >= 0 && entry.micros === previous) {
-      day.duplicates.push(String(obj(entry.message)?.ts));
-      continue;
-    }
-    previous = entry.micros;
-    day.messages.push(entry);
-  }
-  return day;
 }
 
 function* indexPinEvents(

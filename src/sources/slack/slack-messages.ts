@@ -19,14 +19,26 @@ import { arr, nonEmpty, num, obj, str, strings, type JsonObject } from './json-g
 import { slackFileMedia } from './slack-files.js';
 import { slackDerivedKey, slackMessageKey, slackOrder } from './slack-keys.js';
 import { canonicalSlackTs, microsToMillis, slackTsToMicros } from './slack-ts.js';
-import type { SlackPlaceholderCollector, SlackUserDirectory } from './slack-users.js';
+
+/** Where mapped messages get user keys, noting users the user list lacks (placeholders). */
+export interface SlackUserRefs {
+  /** A reference to a user ID (with the message's `user_profile` snapshot, if any). */
+  user(id: string, snapshot?: JsonObject): UserKey;
+  /** A bot without a users.json entry, keyed by bot ID or name. */
+  bot(botIdOrName: string, name: string | undefined, icon: string | undefined): UserKey;
+}
+
+/** Which users.json entry a `B…` bot ID belongs to. */
+export interface SlackBotDirectory {
+  userOfBot(botId: string): string | undefined;
+}
 
 export interface SlackMessageContext {
   source: SourceKey;
   conversationId: string;
   room: RoomKey;
-  users: SlackPlaceholderCollector;
-  directory: SlackUserDirectory;
+  users: SlackUserRefs;
+  directory: SlackBotDirectory;
   /** File ID → archive entry holding its body (slackdump / advanced-exporter layouts). */
   localFiles: ReadonlyMap<string, string>;
   /** Folder of the conversation in the archive (for `<folder>/attachments/…`). */
