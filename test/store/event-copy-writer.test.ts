@@ -76,6 +76,17 @@ describe.each(storeBackends)('EventCopyWriter (%s)', (backend) => {
     ]);
   });
 
+  it('escapes keys and IDs too (the rare path)', async () => {
+    const odd: MessageEvent = {
+      ...message(4, 'x'),
+      key: eventKey('test:\\4\tkey'),
+      nativeId: 'tab\there\\N\r\n',
+    };
+    const { counts } = await run(1, [[odd]]);
+    expect(counts.added).toBe(1);
+    expect((await stored()).map((r) => r.event)).toEqual([odd]);
+  });
+
   it('switches to the staged upsert at the first stored key and counts like an upsert', async () => {
     await run(1, [[message(1, 'one'), message(2, 'two')]]);
     const { counts, modes } = await run(2, [
