@@ -26,7 +26,7 @@ import {
   zeroCounts,
   type UpsertCounts,
 } from '../store/upsert.js';
-import { EventCopyWriter } from '../store/event-copy-writer.js';
+import { EventCopyWriter, type EncodedEvents } from '../store/event-copy-writer.js';
 import { SummaryCounter, type ContentSummary } from './summary.js';
 
 export interface EntityCounts {
@@ -194,7 +194,8 @@ class Batch {
       users: this.users,
       rooms: this.rooms,
       media: this.media,
-      events: this.events,
+      // Encoded now: while queued, the batch holds one string instead of the event objects.
+      events: this.copy.encode(this.events),
     };
     this.users = [];
     this.rooms = [];
@@ -240,7 +241,7 @@ class Batch {
     users: UserRecord[];
     rooms: RoomRecord[];
     media: MediaRecord[];
-    events: TimelineEvent[];
+    events: EncodedEvents;
   }): Promise<void> {
     addCounts(this.totals.users, await upsertUsers(this.trx, r.users, this.runId));
     addCounts(this.totals.rooms, await upsertRooms(this.trx, r.rooms, this.runId));

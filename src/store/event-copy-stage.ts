@@ -6,8 +6,7 @@
  * stored (event-copy-writer.ts decides).
  */
 import type { Knex } from 'knex';
-import type { TimelineEvent } from '../model/index.js';
-import { EVENT_COPY_COLUMNS, eventCopyLine } from './event-copy-row.js';
+import { EVENT_COPY_COLUMNS } from './event-copy-row.js';
 import { copyText } from './pg-copy.js';
 import type { StoreBackend } from './store.js';
 import type { UpsertCounts } from './upsert.js';
@@ -24,9 +23,12 @@ const COMPARED = [
   'payload',
 ] as const;
 
+/**
+ * The stage takes the same COPY lines as `events` (run columns included, ignored by the merge);
+ * `seq` numbers the rows in the order they were copied, so that the last copy of a key wins.
+ */
 export class EventCopyStage {
   private created = false;
-  private seq = 0;
   /** Events staged since the last merge. */
   staged = 0;
 
@@ -35,26 +37,23 @@ export class EventCopyStage {
     private readonly backend: StoreBackend,
   ) {}
 
-  async add(events: readonly TimelineEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  /** Stages `count` events given as COPY lines of `events` (see event-copy-writer.ts). */
+  async add(text: string, count: number): Promise<void> {
+    if (count === 0) return;
     if (!this.created) {
       await this.trx.raw(`
         create temp table ferry_event_stage (
           key text, room_key text, order_key text collate "C", ts bigint, sender text, kind text,
-          source_key text, native_id text, thread_root text, payload jsonb, seq integer
+          source_key text, native_id text, thread_root text, payload jsonb,
+          first_run bigint, last_changed_run bigint, seq bigserial
         ) on commit drop`);
       this.created = true;
     }
-    this.staged += events.length;
-    let text = '';
-    for (const e of events) {
-      this.seq += 1;
-      text += eventCopyLine(e, `\t${this.seq}`);
-    }
+    this.staged += count;
     await copyText(
       this.trx,
       this.backend,
-      `ferry_event_stage (${EVENT_COPY_COLUMNS.join(', ')}, seq)`,
+      `ferry_event_stage (${EVENT_COPY_COLUMNS.join(', ')}, first_run, last_changed_run)`,
       text,
     );
   }

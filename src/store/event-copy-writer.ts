@@ -30,6 +30,16 @@ const DIRECT_TARGET = `events (${EVENT_COPY_COLUMNS.join(', ')}, first_run, last
 
 export type EventCopyMode = 'direct' | 'staged';
 
+/**
+ * A batch of events as COPY lines of `events` (run columns included). Encoding when a batch is
+ * queued, rather than when it is written, lets the event objects (and the parsed export they
+ * point into) go while the batch waits: a queued batch is one string.
+ */
+export interface EncodedEvents {
+  text: string;
+  count: number;
+}
+
 export class EventCopyWriter {
   private current: EventCopyMode = 'direct';
   private readonly stage: EventCopyStage;
@@ -46,15 +56,23 @@ export class EventCopyWriter {
     return this.current;
   }
 
+  encode(events: readonly TimelineEvent[]): EncodedEvents {
+    const tail = `\t${this.runId}\t${this.runId}`;
+    let text = '';
+    for (const e of events) text += eventCopyLine(e, tail);
+    return { text, count: events.length };
+  }
+
   /** Writes one batch; returns the counts settled by this call (staged rows count when merged). */
-  async write(events: readonly TimelineEvent[]): Promise<UpsertCounts> {
-    if (events.length === 0) return zeroCounts();
+  async write(batch: EncodedEvents | readonly TimelineEvent[]): Promise<UpsertCounts> {
+    const encoded = 'text' in batch ? batch : this.encode(batch);
+    if (encoded.count === 0) return zeroCounts();
     if (this.current === 'direct') {
-      const added = await this.tryDirect(events);
+      const added = await this.tryDirect(encoded.text);
       if (added !== undefined) return { added, updated: 0, existing: 0 };
       this.current = 'staged';
     }
-    await this.stage.add(events);
+    await this.stage.add(encoded.text, encoded.count);
     // Merging in slices keeps the server busy while the next batches are parsed.
     return this.stage.staged >= MERGE_EVERY ? this.stage.merge(this.runId) : zeroCounts();
   }
@@ -65,10 +83,7 @@ export class EventCopyWriter {
   }
 
   /** Rows copied, or undefined when a key is already stored (nothing of the batch is kept). */
-  private async tryDirect(events: readonly TimelineEvent[]): Promise<number | undefined> {
-    const tail = `\t${this.runId}\t${this.runId}`;
-    let text = '';
-    for (const e of events) text += eventCopyLine(e, tail);
+  private async tryDirect(text: string): Promise<number | undefined> {
     await this.trx.raw(`savepoint ${SAVEPOINT}`);
     try {
       const rows = await copyText(this.trx, this.backend, DIRECT_TARGET, text);

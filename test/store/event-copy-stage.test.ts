@@ -7,7 +7,7 @@ import {
   userKey,
   type MessageEvent,
 } from '../../src/model/index.js';
-import { copyTextField } from '../../src/store/event-copy-row.js';
+import { copyTextField, eventCopyLine } from '../../src/store/event-copy-row.js';
 import { EventCopyStage } from '../../src/store/event-copy-stage.js';
 import { eventFromRow, type EventRow } from '../../src/store/event-payload.js';
 import { createTestStore, storeBackends, type TestStore } from '../support/databases.js';
@@ -29,6 +29,12 @@ function message(n: number, text: string): MessageEvent {
   };
 }
 
+/** The stage takes the lines the writer encodes (run columns included; the merge sets its own). */
+const lines = (events: MessageEvent[]): [string, number] => [
+  events.map((e) => eventCopyLine(e, '\t0\t0')).join(''),
+  events.length,
+];
+
 describe.each(storeBackends)('COPY staging of events (%s)', (backend) => {
   let t: TestStore;
   beforeAll(async () => {
@@ -48,11 +54,16 @@ describe.each(storeBackends)('COPY staging of events (%s)', (backend) => {
   it('round-trips tricky text, keeps the last copy of a key and counts added/updated/existing', async () => {
     const first = await t.store.knex.transaction(async (trx) => {
       const stage = new EventCopyStage(trx, backend);
-      await stage.add([message(1, tricky), message(2, 'two'), message(2, 'two, corrected')]);
+      await stage.add(
+        ...lines([message(1, tricky), message(2, 'two'), message(2, 'two, corrected')]),
+      );
       return stage.merge(7);
     });
     expect(first).toEqual({ added: 2, updated: 0, existing: 0 });
-    const rows = (await t.store.knex('events').orderBy('order_key')) as EventRow[];
+    const rows = (await t.store.knex('events').orderBy('order_key')) as (EventRow & {
+      first_run: number;
+    })[];
+    expect(rows.map((r) => Number(r.first_run))).toEqual([7, 7]);
     expect(rows.map((r) => eventFromRow(r))).toEqual([
       message(1, tricky),
       message(2, 'two, corrected'),
@@ -60,7 +71,9 @@ describe.each(storeBackends)('COPY staging of events (%s)', (backend) => {
 
     const second = await t.store.knex.transaction(async (trx) => {
       const stage = new EventCopyStage(trx, backend);
-      await stage.add([message(1, tricky), message(2, 'two, edited again'), message(3, 'three')]);
+      await stage.add(
+        ...lines([message(1, tricky), message(2, 'two, edited again'), message(3, 'three')]),
+      );
       return stage.merge(8);
     });
     expect(second).toEqual({ added: 1, updated: 1, existing: 1 });
