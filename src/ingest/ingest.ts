@@ -151,8 +151,8 @@ function pick(
   };
 }
 
-/** Batches that may wait for the store while parsing goes on (memory: a few MB each). */
-const MAX_QUEUED = 2;
+/** Encoded batches (one string each, a few MB) that may wait for the store while parsing goes on. */
+const MAX_QUEUED = 4;
 
 /**
  * Buffers records and writes them in dependency order. One batch is written while the next is
