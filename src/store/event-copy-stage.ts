@@ -38,7 +38,7 @@ export class EventCopyStage {
   ) {}
 
   /** Stages `count` events given as COPY lines of `events` (see event-copy-writer.ts). */
-  async add(text: string, count: number): Promise<void> {
+  async add(data: Buffer, count: number): Promise<void> {
     if (count === 0) return;
     if (!this.created) {
       await this.trx.raw(`
@@ -54,7 +54,7 @@ export class EventCopyStage {
       this.trx,
       this.backend,
       `ferry_event_stage (${EVENT_COPY_COLUMNS.join(', ')}, first_run, last_changed_run)`,
-      text,
+      data,
     );
   }
 

@@ -31,12 +31,12 @@ const DIRECT_TARGET = `events (${EVENT_COPY_COLUMNS.join(', ')}, first_run, last
 export type EventCopyMode = 'direct' | 'staged';
 
 /**
- * A batch of events as COPY lines of `events` (run columns included). Encoding when a batch is
- * queued, rather than when it is written, lets the event objects (and the parsed export they
- * point into) go while the batch waits: a queued batch is one string.
+ * A batch of events as COPY lines of `events` (run columns included), UTF-8. Encoding when a
+ * batch is queued, rather than when it is written, lets the event objects (and the parsed export
+ * they point into) go while the batch waits: a queued batch is one buffer, outside the JS heap.
  */
 export interface EncodedEvents {
-  text: string;
+  data: Buffer;
   count: number;
 }
 
@@ -60,19 +60,19 @@ export class EventCopyWriter {
     const tail = `\t${this.runId}\t${this.runId}`;
     let text = '';
     for (const e of events) text += eventCopyLine(e, tail);
-    return { text, count: events.length };
+    return { data: Buffer.from(text, 'utf8'), count: events.length };
   }
 
   /** Writes one batch; returns the counts settled by this call (staged rows count when merged). */
   async write(batch: EncodedEvents | readonly TimelineEvent[]): Promise<UpsertCounts> {
-    const encoded = 'text' in batch ? batch : this.encode(batch);
+    const encoded = 'data' in batch ? batch : this.encode(batch);
     if (encoded.count === 0) return zeroCounts();
     if (this.current === 'direct') {
-      const added = await this.tryDirect(encoded.text);
+      const added = await this.tryDirect(encoded.data);
       if (added !== undefined) return { added, updated: 0, existing: 0 };
       this.current = 'staged';
     }
-    await this.stage.add(encoded.text, encoded.count);
+    await this.stage.add(encoded.data, encoded.count);
     // Merging in slices keeps the server busy while the next batches are parsed.
     return this.stage.staged >= MERGE_EVERY ? this.stage.merge(this.runId) : zeroCounts();
   }
@@ -83,10 +83,10 @@ export class EventCopyWriter {
   }
 
   /** Rows copied, or undefined when a key is already stored (nothing of the batch is kept). */
-  private async tryDirect(text: string): Promise<number | undefined> {
+  private async tryDirect(data: Buffer): Promise<number | undefined> {
     await this.trx.raw(`savepoint ${SAVEPOINT}`);
     try {
-      const rows = await copyText(this.trx, this.backend, DIRECT_TARGET, text);
+      const rows = await copyText(this.trx, this.backend, DIRECT_TARGET, data);
       await this.trx.raw(`release savepoint ${SAVEPOINT}`);
       return rows;
     } catch (e) {

@@ -19,7 +19,7 @@ interface PgliteConnection {
 }
 
 /**
- * Loads `text` (COPY text format, whole lines) into `target` (`table (col, …)`) and returns
+ * Loads `data` (COPY text format, whole lines, UTF-8) into `target` (`table (col, …)`) and returns
  * the rows loaded. Rejects with the server's error (e.g. a unique violation, with its `code`
  * and `constraint`) once the COPY has ended, leaving the connection usable inside the failed
  * transaction or savepoint.
@@ -28,7 +28,7 @@ export async function copyText(
   trx: Knex.Transaction,
   backend: StoreBackend,
   target: string,
-  text: string,
+  data: Buffer,
 ): Promise<number> {
   // Inside a transaction knex hands out the transaction's own connection.
   const client = trx.client as { acquireConnection(): Promise<unknown> };
@@ -37,7 +37,7 @@ export async function copyText(
     case 'postgres': {
       const stream = (connection as pg.PoolClient).query(copyFrom(`copy ${target} from stdin`));
       const done = once(stream, 'finish');
-      stream.end(text);
+      stream.end(data);
       await done;
       return stream.rowCount;
     }
@@ -45,7 +45,7 @@ export async function copyText(
       const result = await (connection as PgliteConnection).query(
         `copy ${target} from '/dev/blob'`,
         [],
-        { blob: new Blob([text]) },
+        { blob: new Blob([data]) },
       );
       return result.affectedRows ?? 0;
     }

@@ -30,8 +30,8 @@ function message(n: number, text: string): MessageEvent {
 }
 
 /** The stage takes the lines the writer encodes (run columns included; the merge sets its own). */
-const lines = (events: MessageEvent[]): [string, number] => [
-  events.map((e) => eventCopyLine(e, '\t0\t0')).join(''),
+const lines = (events: MessageEvent[]): [Buffer, number] => [
+  Buffer.from(events.map((e) => eventCopyLine(e, '\t0\t0')).join('')),
   events.length,
 ];
 
