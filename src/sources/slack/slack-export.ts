@@ -207,7 +207,16 @@ export async function* readSlackExport(
         })),
   );
   // Entries are read and inflated ahead (thread pool); mapping stays in order on this thread.
-  const reads = readAhead(jobs, (job) => reader.readBuffer(job.path));
+  const inflight = new Set<Promise<Buffer>>();
+  const reads = readAhead(jobs, (job) => {
+    const reading = reader.readBuffer(job.path);
+    inflight.add(reading);
+    reading.then(
+      () => inflight.delete(reading),
+      () => inflight.delete(reading),
+    );
+    return reading;
+  });
   const env: DayFileEnv = { source, users: placeholders, directory, localFiles };
   try {
     let doneFiles = 0;
@@ -263,8 +272,9 @@ export async function* readSlackExport(
       }
     }
   } finally {
-    // Let reads still in flight finish before the caller closes the archive.
-    for (const [, pending] of reads) await pending.catch(() => undefined);
+    // Stopped early (an error, or the consumer stopped): let the reads already started finish
+    // before the caller closes the archive; no new ones start.
+    await Promise.allSettled([...inflight]);
   }
 
   for (const user of placeholders.records(source)) yield { type: 'user', user };

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FileEvent, MessageEvent, ReactionEvent } from '../../../src/model/index.js';
+import { openArchive } from '../../../src/sources/archive/archive-reader.js';
 import { slackExportItems } from '../../../src/sources/slack/index.js';
+import { readSlackExport } from '../../../src/sources/slack/slack-export.js';
 import { collect } from '../../support/collect.js';
 import { zipFolder } from '../../support/zip-folder.js';
 
@@ -290,5 +292,30 @@ describe('Slack adapter on the real 2016 export', () => {
     expect(r.users.filter((u) => !u.isPlaceholder)).toHaveLength(4);
     const comment = r.events.find((e) => e.kind === 'message' && e.subtype === 'file_comment');
     expect(comment).toBeDefined();
+  });
+});
+
+describe('Slack adapter reading ahead', () => {
+  it('reads only a few day files beyond where the consumer stopped', async () => {
+    const reader = await openArchive(MODERN);
+    const dayFiles = reader.entries().filter((e) => /\/\d{4}-\d{2}-\d{2}\.json$/.test(e.path));
+    expect(dayFiles.length).toBeGreaterThan(5);
+    const read: string[] = [];
+    const readBuffer = reader.readBuffer.bind(reader);
+    reader.readBuffer = (path: string) => {
+      read.push(path);
+      return readBuffer(path);
+    };
+    try {
+      for await (const item of readSlackExport(reader)) {
+        if (item.type === 'progress') break; // the first day file is done
+      }
+    } finally {
+      await reader.close();
+    }
+    // The first file and at most 2 read ahead: stopping does not read the rest.
+    const days = read.filter((p) => dayFiles.some((e) => e.path === p));
+    expect(days.length).toBeGreaterThanOrEqual(1);
+    expect(days.length).toBeLessThanOrEqual(3);
   });
 });
