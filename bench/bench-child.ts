@@ -151,7 +151,7 @@ async function runStoreHalf(
       let batch: TimelineEvent[] = [];
       const flush = async () => {
         const t = performance.now();
-        await writer.write(batch);
+        await writer.write(writer.encode(batch));
         ms += performance.now() - t;
         rows += batch.length;
         batch = [];

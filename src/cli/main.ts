@@ -45,7 +45,7 @@ const program = new Command()
   )
   .option(
     '--data-dir <dir>',
-    'folder of the embedded PGlite store (default: ./ferry-data; an ingest peaks at ~350-420 MB of memory, ~270 MB on PostgreSQL; use --database for big runs)',
+    'folder of the embedded PGlite store (default: ./ferry-data; an ingest peaks at ~380-440 MB of memory, ~250-280 MB on PostgreSQL; use --database for big runs)',
   )
   .addOption(
     new Option('--log-level <level>', 'log level on stderr')

@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import { EVENT_COPY_COLUMNS } from './event-copy-row.js';
-import { copyText } from './pg-copy.js';
+import { copyLines } from './pg-copy.js';
 import type { StoreBackend } from './store.js';
 import type { UpsertCounts } from './upsert.js';
 
@@ -50,7 +50,7 @@ export class EventCopyStage {
       this.created = true;
     }
     this.staged += count;
-    await copyText(
+    await copyLines(
       this.trx,
       this.backend,
       `ferry_event_stage (${EVENT_COPY_COLUMNS.join(', ')}, first_run, last_changed_run)`,

@@ -19,7 +19,7 @@ import type { Knex } from 'knex';
 import type { TimelineEvent } from '../model/index.js';
 import { EVENT_COPY_COLUMNS, eventCopyLine } from './event-copy-row.js';
 import { EventCopyStage } from './event-copy-stage.js';
-import { copyText } from './pg-copy.js';
+import { copyLines } from './pg-copy.js';
 import type { StoreBackend } from './store.js';
 import { zeroCounts, type UpsertCounts } from './upsert.js';
 
@@ -64,8 +64,7 @@ export class EventCopyWriter {
   }
 
   /** Writes one batch; returns the counts settled by this call (staged rows count when merged). */
-  async write(batch: EncodedEvents | readonly TimelineEvent[]): Promise<UpsertCounts> {
-    const encoded = 'data' in batch ? batch : this.encode(batch);
+  async write(encoded: EncodedEvents): Promise<UpsertCounts> {
     if (encoded.count === 0) return zeroCounts();
     if (this.current === 'direct') {
       const added = await this.tryDirect(encoded.data);
@@ -86,7 +85,7 @@ export class EventCopyWriter {
   private async tryDirect(data: Buffer): Promise<number | undefined> {
     await this.trx.raw(`savepoint ${SAVEPOINT}`);
     try {
-      const rows = await copyText(this.trx, this.backend, DIRECT_TARGET, data);
+      const rows = await copyLines(this.trx, this.backend, DIRECT_TARGET, data);
       await this.trx.raw(`release savepoint ${SAVEPOINT}`);
       return rows;
     } catch (e) {

@@ -24,7 +24,7 @@ interface PgliteConnection {
  * and `constraint`) once the COPY has ended, leaving the connection usable inside the failed
  * transaction or savepoint.
  */
-export async function copyText(
+export async function copyLines(
   trx: Knex.Transaction,
   backend: StoreBackend,
   target: string,

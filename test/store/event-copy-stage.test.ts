@@ -1,33 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  eventKey,
-  orderKeyFromMillis,
-  roomKey,
-  sourceKey,
-  userKey,
-  type MessageEvent,
-} from '../../src/model/index.js';
+import type { MessageEvent } from '../../src/model/index.js';
 import { copyTextField, eventCopyLine } from '../../src/store/event-copy-row.js';
 import { EventCopyStage } from '../../src/store/event-copy-stage.js';
 import { eventFromRow, type EventRow } from '../../src/store/event-payload.js';
 import { createTestStore, storeBackends, type TestStore } from '../support/databases.js';
-
-const tricky = 'tab\there\nnew line\r\nback\\slash \\N not null, "quotes", ünïcödé 😀';
-
-function message(n: number, text: string): MessageEvent {
-  return {
-    key: eventKey(`test:${n}`),
-    room: roomKey('test:room'),
-    sender: userKey('test:user'),
-    order: orderKeyFromMillis(1_700_000_000_000 + n, '0'),
-    ts: 1_700_000_000_000 + n,
-    source: sourceKey('test:source'),
-    nativeId: String(n),
-    kind: 'message',
-    msgtype: 'text',
-    content: { format: 'plain', text },
-  };
-}
+import { TRICKY_TEXT, testMessage } from '../support/events.js';
 
 /** The stage takes the lines the writer encodes (run columns included; the merge sets its own). */
 const lines = (events: MessageEvent[]): [Buffer, number] => [
@@ -51,11 +28,15 @@ describe.each(storeBackends)('COPY staging of events (%s)', (backend) => {
     expect(copyTextField('a\tb\nc\\d\re')).toBe('a\\tb\\nc\\\\d\\re');
   });
 
-  it('round-trips tricky text, keeps the last copy of a key and counts added/updated/existing', async () => {
+  it('round-trips TRICKY_TEXT text, keeps the last copy of a key and counts added/updated/existing', async () => {
     const first = await t.store.knex.transaction(async (trx) => {
       const stage = new EventCopyStage(trx, backend);
       await stage.add(
-        ...lines([message(1, tricky), message(2, 'two'), message(2, 'two, corrected')]),
+        ...lines([
+          testMessage(1, TRICKY_TEXT),
+          testMessage(2, 'two'),
+          testMessage(2, 'two, corrected'),
+        ]),
       );
       return stage.merge(7);
     });
@@ -65,14 +46,18 @@ describe.each(storeBackends)('COPY staging of events (%s)', (backend) => {
     })[];
     expect(rows.map((r) => Number(r.first_run))).toEqual([7, 7]);
     expect(rows.map((r) => eventFromRow(r))).toEqual([
-      message(1, tricky),
-      message(2, 'two, corrected'),
+      testMessage(1, TRICKY_TEXT),
+      testMessage(2, 'two, corrected'),
     ]);
 
     const second = await t.store.knex.transaction(async (trx) => {
       const stage = new EventCopyStage(trx, backend);
       await stage.add(
-        ...lines([message(1, tricky), message(2, 'two, edited again'), message(3, 'three')]),
+        ...lines([
+          testMessage(1, TRICKY_TEXT),
+          testMessage(2, 'two, edited again'),
+          testMessage(3, 'three'),
+        ]),
       );
       return stage.merge(8);
     });

@@ -1,34 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  eventKey,
-  orderKeyFromMillis,
-  roomKey,
-  sourceKey,
-  userKey,
-  type MessageEvent,
-} from '../../src/model/index.js';
+import { eventKey, type MessageEvent } from '../../src/model/index.js';
 import { EventCopyWriter } from '../../src/store/event-copy-writer.js';
 import { eventFromRow, type EventRow } from '../../src/store/event-payload.js';
 import { addCounts, zeroCounts, type UpsertCounts } from '../../src/store/upsert.js';
 import { createTestStore, storeBackends, type TestStore } from '../support/databases.js';
-
-const tricky = 'tab\there\nnew line\r\nback\\slash \\N not null, "quotes", ünïcödé 😀';
-
-function message(n: number, text: string, order = n): MessageEvent {
-  return {
-    key: eventKey(`test:${n}`),
-    room: roomKey('test:room'),
-    sender: userKey('test:user'),
-    order: orderKeyFromMillis(1_700_000_000_000 + order, '0'),
-    ts: 1_700_000_000_000 + n,
-    source: sourceKey('test:source'),
-    nativeId: String(n),
-    kind: 'message',
-    msgtype: 'text',
-    content: { format: 'plain', text },
-    thread: n % 2 === 0 ? { root: eventKey('test:1'), broadcast: false } : undefined,
-  };
-}
+import { TRICKY_TEXT, testMessage } from '../support/events.js';
 
 describe.each(storeBackends)('EventCopyWriter (%s)', (backend) => {
   let t: TestStore;
@@ -49,7 +25,7 @@ describe.each(storeBackends)('EventCopyWriter (%s)', (backend) => {
       const counts: UpsertCounts = zeroCounts();
       const modes: string[] = [];
       for (const batch of batches) {
-        addCounts(counts, await writer.write(batch));
+        addCounts(counts, await writer.write(writer.encode(batch)));
         modes.push(writer.mode);
       }
       addCounts(counts, await writer.finish());
@@ -62,23 +38,23 @@ describe.each(storeBackends)('EventCopyWriter (%s)', (backend) => {
       (await t.store.knex('events').orderBy('order_key')) as (EventRow & { first_run: number })[]
     ).map((r) => ({ event: eventFromRow(r), firstRun: Number(r.first_run) }));
 
-  it('copies new events straight into events, escaping tricky text, all counted as added', async () => {
+  it('copies new events straight into events, escaping TRICKY_TEXT text, all counted as added', async () => {
     const { counts, modes } = await run(3, [
-      [message(1, tricky), message(2, 'two')],
-      [message(3, 'x')],
+      [testMessage(1, TRICKY_TEXT), testMessage(2, 'two')],
+      [testMessage(3, 'x')],
     ]);
     expect(counts).toEqual({ added: 3, updated: 0, existing: 0 });
     expect(modes).toEqual(['direct', 'direct']);
     expect(await stored()).toEqual([
-      { event: message(1, tricky), firstRun: 3 },
-      { event: message(2, 'two'), firstRun: 3 },
-      { event: message(3, 'x'), firstRun: 3 },
+      { event: testMessage(1, TRICKY_TEXT), firstRun: 3 },
+      { event: testMessage(2, 'two'), firstRun: 3 },
+      { event: testMessage(3, 'x'), firstRun: 3 },
     ]);
   });
 
   it('escapes keys and IDs too (the rare path)', async () => {
     const odd: MessageEvent = {
-      ...message(4, 'x'),
+      ...testMessage(4, 'x'),
       key: eventKey('test:\\4\tkey'),
       nativeId: 'tab\there\\N\r\n',
     };
@@ -88,21 +64,21 @@ describe.each(storeBackends)('EventCopyWriter (%s)', (backend) => {
   });
 
   it('switches to the staged upsert at the first stored key and counts like an upsert', async () => {
-    await run(1, [[message(1, 'one'), message(2, 'two')]]);
+    await run(1, [[testMessage(1, 'one'), testMessage(2, 'two')]]);
     const { counts, modes } = await run(2, [
-      [message(5, 'five')],
-      [message(1, 'one'), message(2, 'two, edited'), message(3, 'three')],
-      [message(4, 'four')],
+      [testMessage(5, 'five')],
+      [testMessage(1, 'one'), testMessage(2, 'two, edited'), testMessage(3, 'three')],
+      [testMessage(4, 'four')],
     ]);
     expect(modes).toEqual(['direct', 'staged', 'staged']);
     expect(counts).toEqual({ added: 3, updated: 1, existing: 1 });
     const rows = await stored();
     expect(rows.map((r) => r.event)).toEqual([
-      message(1, 'one'),
-      message(2, 'two, edited'),
-      message(3, 'three'),
-      message(4, 'four'),
-      message(5, 'five'),
+      testMessage(1, 'one'),
+      testMessage(2, 'two, edited'),
+      testMessage(3, 'three'),
+      testMessage(4, 'four'),
+      testMessage(5, 'five'),
     ]);
     // The batch that met a stored key left nothing behind from its direct attempt.
     expect(rows.map((r) => r.firstRun)).toEqual([1, 1, 2, 2, 2]);
@@ -110,17 +86,20 @@ describe.each(storeBackends)('EventCopyWriter (%s)', (backend) => {
 
   it('keeps the last copy of a key repeated inside one ingest', async () => {
     const { counts, modes } = await run(1, [
-      [message(1, 'first'), message(2, 'two')],
-      [message(1, 'second')],
+      [testMessage(1, 'first'), testMessage(2, 'two')],
+      [testMessage(1, 'second')],
     ]);
     expect(modes).toEqual(['direct', 'staged']);
     expect(counts).toEqual({ added: 2, updated: 1, existing: 0 });
-    expect((await stored()).map((r) => r.event)).toEqual([message(1, 'second'), message(2, 'two')]);
+    expect((await stored()).map((r) => r.event)).toEqual([
+      testMessage(1, 'second'),
+      testMessage(2, 'two'),
+    ]);
   });
 
   it('does not mistake another unique violation for a stored event', async () => {
     // Two different events at the same position of the same room.
-    await expect(run(1, [[message(1, 'a', 7), message(2, 'b', 7)]])).rejects.toThrow(
+    await expect(run(1, [[testMessage(1, 'a', 7), testMessage(2, 'b', 7)]])).rejects.toThrow(
       /events_room_order/,
     );
     expect(await stored()).toEqual([]);

@@ -22,6 +22,7 @@ describe('Slack timestamps', () => {
       '1.2.3',
       '-5.000001',
       '1355517523.0000001',
+      '999999999999.999999', // beyond 2^53 µs: not exact as a number
       null,
       undefined,
       {},
