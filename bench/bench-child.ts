@@ -3,8 +3,8 @@
  * (`process.resourceUsage().maxRSS`) belongs to that run alone. Started by ingest-bench.ts;
  * prints one `BENCH_RESULT {json}` line on stdout.
  *
- *   ingest --zip Z (--data-dir D | --database-url U) [--batch-size N]
- *       the real thing: openStore + ingest(slackExportItems(Z), store)
+ *   ingest --zip Z (--data-dir D | --database-url U) [--batch-size N] [--workers N]
+ *       the real thing: openStore + ingest(slackExportItems(Z, {workers}), store)
  *   open (--data-dir D | --database-url U)
  *       creates and migrates the store, then closes it (so that a later ingest reopens it)
  *   dump --zip Z --out T
@@ -69,6 +69,7 @@ async function runIngest(
   zip: string,
   options: StoreOptions,
   batchSize?: number,
+  workers = 0,
 ): Promise<ChildResult> {
   const t0 = performance.now();
   const store = await openStore(options);
@@ -76,7 +77,10 @@ async function runIngest(
   const rssAfterOpen = maxRss();
   try {
     const t1 = performance.now();
-    const summary = await ingest(slackExportItems(zip), store, { input: zip, batchSize });
+    const summary = await ingest(slackExportItems(zip, { workers }), store, {
+      input: zip,
+      batchSize,
+    });
     const ms = performance.now() - t1;
     return {
       mode: 'ingest',
@@ -273,13 +277,14 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       'database-url': { type: 'string' },
       'batch-size': { type: 'string' },
+      workers: { type: 'string', default: '0' },
     },
   });
   const mode = positionals[0];
   let result: ChildResult;
   if (mode === 'ingest' && values.zip !== undefined) {
     const batch = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
-    result = await runIngest(values.zip, storeOptions(values), batch);
+    result = await runIngest(values.zip, storeOptions(values), batch, Number(values.workers));
   } else if (mode === 'store' && values.tsv !== undefined) {
     const batch = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
     result = await runStoreHalf(values.tsv, storeOptions(values), batch);

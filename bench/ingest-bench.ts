@@ -1,7 +1,7 @@
 /**
  * Ingest benchmark: `npm run bench:ingest -- [--messages 100000] [--backends pglite,postgres]
- * [--json] [--cpu-prof] [--seed 1] [--batch-size N] [--database-url postgres://…/postgres]
- * [--timeout 1800] [--keep] [--export-cache DIR]`
+ * [--json] [--cpu-prof] [--seed 1] [--batch-size N] [--workers N]
+ * [--database-url postgres://…/postgres] [--timeout 1800] [--keep] [--export-cache DIR]`
  *
  * 1. Generates a synthetic Slack export once (bench/generate-slack-export.ts) and keeps it in
  *    the export cache (`--export-cache`, default `$TMPDIR/ferry-bench-exports`, '' for none;
@@ -11,9 +11,11 @@
  *    write to a COPY text file. This gives the adapter-only throughput, and the input of the
  *    COPY baseline, so that the timed COPY measures loading only.
  * 3. For each backend, in a child process each (peak RSS is per run):
- *    - `ingest`: the real `openStore` + `ingest(slackExportItems(zip), store)` into a fresh
- *      database (PostgreSQL: a throwaway `ferry_bench_<random>` database, dropped after;
- *      PGlite: a temp folder);
+ *    - PostgreSQL first gets one untimed COPY (the server's WAL files exist after it);
+ *    - `ingest`: the real `openStore` + `ingest(slackExportItems(zip, {workers}), store)` into
+ *      a fresh database (PostgreSQL: a throwaway `ferry_bench_<random>` database, dropped
+ *      after; PGlite: a temp folder), with `--workers` day-file workers (default: the CLI's);
+ *    - the same with `--workers 0` (every day file mapped on the main thread), for comparison;
  *    - `store`: the store half alone, the dumped rows written by the ingest's EventCopyWriter;
  *    - `copy`: the baseline, the same rows bulk-loaded into `events` of another fresh database
  *      migrated by the real migrations, with `COPY … FROM STDIN` (PostgreSQL) or
@@ -31,6 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { defaultDayFileWorkers } from '../src/sources/slack/day-file-pool.js';
 import type { ChildResult } from './bench-child.js';
 import {
   GENERATOR_VERSION,
@@ -53,7 +56,10 @@ interface RunReport {
 
 interface BackendReport {
   backend: Backend;
+  /** With `--workers` day-file workers (the CLI's default). */
   ingest: RunReport;
+  /** The same ingest with every day file mapped on the main thread (`--workers 0`). */
+  ingestInline?: RunReport;
   /** PGlite only: ingest into a store created (initdb + migrations) by an earlier process. */
   ingestReopened?: RunReport;
   /** The store half alone: the ingest's EventCopyWriter fed with the dumped rows (no parsing). */
@@ -66,6 +72,7 @@ interface BackendReport {
 interface BenchReport {
   machine: { cpus: number; cpuModel: string; memoryBytes: number; node: string };
   messages: number;
+  workers: number;
   export: GenerateResult & { dir?: string };
   adapter: RunReport;
   backends: BackendReport[];
@@ -83,6 +90,8 @@ interface Options {
   cpuProf: boolean;
   seed: number;
   batchSize?: number;
+  /** Day-file worker threads of the measured ingests. */
+  workers: number;
   adminUrl: string;
   timeoutMs: number;
   keep: boolean;
@@ -101,6 +110,7 @@ function parseOptions(): Options {
       'cpu-prof': { type: 'boolean', default: false },
       seed: { type: 'string', default: '1' },
       'batch-size': { type: 'string' },
+      workers: { type: 'string', default: String(defaultDayFileWorkers()) },
       'database-url': {
         type: 'string',
         default:
@@ -118,6 +128,7 @@ function parseOptions(): Options {
     if (b !== 'pglite' && b !== 'postgres')
       throw new Error(`unknown backend ${b} (pglite, postgres)`);
   }
+  if (!/^\d+$/.test(values.workers)) throw new Error('--workers must be a whole number');
   const messages = Number(values.messages);
   if (!Number.isInteger(messages) || messages < 1)
     throw new Error('--messages must be a positive integer');
@@ -129,6 +140,7 @@ function parseOptions(): Options {
     cpuProf: values['cpu-prof'],
     seed: Number(values.seed),
     batchSize: values['batch-size'] === undefined ? undefined : Number(values['batch-size']),
+    workers: Number(values.workers),
     adminUrl: values['database-url'],
     timeoutMs: Number(values.timeout) * 1000,
     keep: values.keep,
@@ -236,13 +248,26 @@ async function benchBackend(
   tsv: string,
   tmp: string,
 ): Promise<BackendReport> {
-  const batch = o.batchSize === undefined ? [] : ['--batch-size', String(o.batchSize)];
+  const batch = [
+    ...(o.batchSize === undefined ? [] : ['--batch-size', String(o.batchSize)]),
+    '--workers',
+    String(o.workers),
+  ];
+  const inline = [...batch.slice(0, -1), '0'];
   const prof = (name: string) => (o.cpuProf ? { cpuProfDir: join(tmp, `cpuprof-${name}`) } : {});
   let ingest: RunReport;
+  let ingestInline: RunReport | undefined;
   let ingestReopened: RunReport | undefined;
   let copy: RunReport;
   let storeOnly: RunReport;
   if (backend === 'postgres') {
+    // The server's first big load of a session creates its WAL segment files; later loads
+    // recycle them and run faster. One untimed COPY first puts every measured run on the same
+    // footing (without it, whichever run came first paid about 15 % more).
+    log(`postgres: warm-up COPY (not measured) …`);
+    await withDatabase(o.adminUrl, (url) =>
+      runChild(['copy', '--tsv', tsv, '--database-url', url], { timeoutMs: o.timeoutMs }),
+    );
     log(`postgres: ingest …`);
     ingest = await withDatabase(o.adminUrl, async (url) => {
       const r = await runChild(['ingest', '--zip', zip, '--database-url', url, ...batch], {
@@ -252,6 +277,14 @@ async function benchBackend(
       r.storeBytes = await relationBytes(url, 'events');
       return r;
     });
+    if (o.workers > 0) {
+      log(`postgres: ingest, main thread only …`);
+      ingestInline = await withDatabase(o.adminUrl, (url) =>
+        runChild(['ingest', '--zip', zip, '--database-url', url, ...inline], {
+          timeoutMs: o.timeoutMs,
+        }),
+      );
+    }
     log(`postgres: store half alone …`);
     storeOnly = await withDatabase(o.adminUrl, (url) =>
       runChild(['store', '--tsv', tsv, '--database-url', url, ...batch], {
@@ -275,6 +308,13 @@ async function benchBackend(
     });
     if (existsSync(ingestDir)) {
       ingest.storeBytes = await folderBytes(ingestDir);
+      await rm(ingestDir, { recursive: true, force: true });
+    }
+    if (o.workers > 0) {
+      log(`pglite: ingest, main thread only …`);
+      ingestInline = await runChild(['ingest', '--zip', zip, '--data-dir', ingestDir, ...inline], {
+        timeoutMs: o.timeoutMs,
+      });
       await rm(ingestDir, { recursive: true, force: true });
     }
     // PGlite's initdb dominates the RSS of a first run; a store that already exists is the
@@ -309,7 +349,7 @@ async function benchBackend(
     ingest.result !== undefined && copy.result !== undefined
       ? ingest.result.ms / copy.result.ms
       : undefined;
-  return { backend, ingest, ingestReopened, storeOnly, copy, ratio };
+  return { backend, ingest, ingestInline, ingestReopened, storeOnly, copy, ratio };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -359,10 +399,18 @@ function table(report: BenchReport): string {
   };
   add('adapter only (parse + keys, no store)', report.adapter);
   for (const b of report.backends) {
-    add(`${b.backend}: ingest`, b.ingest, b.ratio);
+    const c = b.copy.result;
+    add(`${b.backend}: ingest, ${report.workers} workers`, b.ingest, b.ratio);
+    if (b.ingestInline !== undefined) {
+      const r = b.ingestInline.result;
+      add(
+        `${b.backend}: ingest, main thread only`,
+        b.ingestInline,
+        r && c ? r.ms / c.ms : undefined,
+      );
+    }
     if (b.ingestReopened !== undefined) {
       const r = b.ingestReopened.result;
-      const c = b.copy.result;
       add(
         `${b.backend}: ingest, store pre-created`,
         b.ingestReopened,
@@ -454,6 +502,7 @@ async function main(): Promise<void> {
     const report: BenchReport = {
       machine: await machine(),
       messages: o.messages,
+      workers: o.workers,
       export: { ...generated, dir: o.keep ? tmp : undefined },
       adapter,
       backends,

@@ -2,8 +2,9 @@
  * The composition root: parses the command line, builds config, logger and store, runs one
  * command, prints its report (text or --json) and turns errors into exit codes.
  */
-import { Command, Option } from '@commander-js/extra-typings';
+import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { isFerryError } from '../errors.js';
+import { defaultDayFileWorkers } from '../sources/slack/day-file-pool.js';
 import type { Logger } from '../logger.js';
 import { redactText } from '../redact.js';
 import { storeStatus } from '../store/status.js';
@@ -25,6 +26,14 @@ import {
   renderStatus,
   renderVerifySummary,
 } from './report.js';
+
+function workerCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 64) {
+    throw new InvalidArgumentError('expected a whole number from 0 to 64');
+  }
+  return n;
+}
 
 interface GlobalOptions {
   config?: string;
@@ -96,6 +105,11 @@ program
     'Slack: skip day files that are not valid JSON (counted) instead of failing',
   )
   .option('--workspace-name <name>', 'Slack: name of the workspace space')
+  .option(
+    '--workers <n>',
+    'Slack: threads that map day files (default: cores - 1, from 1 to 4; 0: none)',
+    workerCount,
+  )
   .option('--server-name <name>', 'matrix-archive: server name of localpart-only senders')
   .option('--timezone <zone>', 'matrix-archive: IANA time zone of its naive timestamps', 'UTC')
   .action(async (path, opts) => {
@@ -105,6 +119,7 @@ program
       logger,
       skipBadFiles: opts.skipBadFiles === true,
       workspaceName: opts.workspaceName ?? config.slack.workspaceName,
+      workers: opts.workers ?? defaultDayFileWorkers(),
       serverName: opts.serverName,
       timezone: opts.timezone,
       roomAliases: roomMergeMap(config),
@@ -124,6 +139,11 @@ ingestCommand
   .option('--json', 'print the summary as JSON')
   .option('--skip-bad-files', 'skip day files that are not valid JSON (counted) instead of failing')
   .option('--workspace-name <name>', 'name of the workspace space')
+  .option(
+    '--workers <n>',
+    'threads that map day files (default: cores - 1, from 1 to 4; 0: none)',
+    workerCount,
+  )
   .action(async (path, opts) => {
     const { globals, logger } = context();
     const config = loadConfig(globals.config);
@@ -132,6 +152,7 @@ ingestCommand
         logger,
         skipBadFiles: opts.skipBadFiles === true,
         workspaceName: opts.workspaceName ?? config.slack.workspaceName,
+        workers: opts.workers ?? defaultDayFileWorkers(),
         progress: opts.json !== true,
       }),
     );

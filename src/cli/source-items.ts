@@ -14,6 +14,8 @@ export interface SourceOptions {
   skipBadFiles?: boolean;
   /** Slack: name of the workspace space. */
   workspaceName?: string;
+  /** Slack: worker threads that map day files (0: the main thread). */
+  workers?: number;
   /** matrix-archive: server name of localpart-only senders. */
   serverName?: string;
   /** matrix-archive: IANA zone of its naive timestamps. */
@@ -33,6 +35,7 @@ export function sourceItems(
         logger: o.logger,
         skipBadFiles: o.skipBadFiles,
         workspaceName: o.workspaceName,
+        workers: o.workers,
       });
     case 'element':
       return elementExportItems(path, { logger: o.logger, roomAliases: o.roomAliases });

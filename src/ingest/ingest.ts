@@ -10,6 +10,7 @@ import { FerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type {
+  EventRows,
   MediaRecord,
   RoomRecord,
   SourceItem,
@@ -99,7 +100,11 @@ export async function ingest(
               break;
             case 'event':
               batch.events.push(item.event);
-              if (batch.events.length >= batch.size) await batch.flush();
+              if (batch.eventCount >= batch.size) await batch.flush();
+              break;
+            case 'event_rows':
+              batch.addRows(item.rows);
+              if (batch.eventCount >= batch.size) await batch.flush();
               break;
             case 'skip':
             case 'loss':
@@ -165,6 +170,9 @@ class Batch {
   rooms: RoomRecord[] = [];
   media: MediaRecord[] = [];
   events: TimelineEvent[] = [];
+  /** Events already encoded, in order; `events` come after them. */
+  private encoded: EncodedEvents[] = [];
+  private encodedCount = 0;
   private inflight: Promise<void> = Promise.resolve();
   private readonly pending: Promise<void>[] = [];
   private failure: unknown;
@@ -177,6 +185,24 @@ class Batch {
     /** Events are written with COPY (event-copy-writer.ts). */
     private readonly copy: EventCopyWriter,
   ) {}
+
+  get eventCount(): number {
+    return this.encodedCount + this.events.length;
+  }
+
+  /** Adds events that arrive serialised (keeping their order against `events`). */
+  addRows(rows: EventRows): void {
+    this.encodeEvents();
+    this.encoded.push(this.copy.encodeRows(rows));
+    this.encodedCount += rows.count;
+  }
+
+  private encodeEvents(): void {
+    if (this.events.length === 0) return;
+    this.encoded.push(this.copy.encode(this.events));
+    this.encodedCount += this.events.length;
+    this.events = [];
+  }
 
   /** Merges staged events (PostgreSQL) after the last write. */
   async finish(): Promise<void> {
@@ -191,17 +217,19 @@ class Batch {
   async flush(): Promise<void> {
     while (this.pending.length >= MAX_QUEUED) await this.pending[0];
     this.throwIfFailed();
+    // Encoded now: while queued, the batch holds one buffer instead of the event objects.
+    this.encodeEvents();
     const records = {
       users: this.users,
       rooms: this.rooms,
       media: this.media,
-      // Encoded now: while queued, the batch holds one string instead of the event objects.
-      events: this.copy.encode(this.events),
+      events: EventCopyWriter.concat(this.encoded),
     };
     this.users = [];
     this.rooms = [];
     this.media = [];
-    this.events = [];
+    this.encoded = [];
+    this.encodedCount = 0;
     // Writes finish in the order they were queued, so the first pending one is the oldest.
     const done = this.inflight
       .then(async () => {

@@ -81,6 +81,16 @@ export class SummaryCounter {
         this.maxTs = Math.max(this.maxTs, item.event.ts);
         break;
       }
+      case 'event_rows': {
+        const r = item.rows;
+        for (const [kind, n] of Object.entries(r.kinds) as [EventReportKind, number][]) {
+          s.events[kind] = (s.events[kind] ?? 0) + n;
+        }
+        s.thread_replies += r.threadReplies;
+        this.minTs = Math.min(this.minTs, r.minTs);
+        this.maxTs = Math.max(this.maxTs, r.maxTs);
+        break;
+      }
       case 'skip':
         s.skipped[item.reason] = (s.skipped[item.reason] ?? 0) + (item.count ?? 1);
         break;

@@ -7,7 +7,7 @@
  * Skips are items too, so `ferry check` and `ferry ingest` count exactly the same things.
  */
 import type { MediaRecord, RoomRecord, SourceRecord, UserRecord } from './entities.js';
-import type { TimelineEvent } from './events.js';
+import type { EventReportKind, TimelineEvent } from './events.js';
 
 /**
  * Why something in the input is not carried over. Closed so reports have stable keys; the
@@ -87,7 +87,31 @@ export type SourceItem =
   | { type: 'room'; room: RoomRecord }
   | { type: 'media'; media: MediaRecord }
   | { type: 'event'; event: TimelineEvent }
+  | { type: 'event_rows'; rows: EventRows }
   | SkipItem
   | LossItem
   /** Progress hint: how much of the input has been read (entries or bytes). */
   | { type: 'progress'; done: number; total: number; unit: 'entries' | 'bytes'; label?: string };
+
+/**
+ * Events that an adapter has already serialised for the store, off the main thread (a worker
+ * mapped and encoded a whole Slack day file). Consumers treat `count` events exactly as if each
+ * had been yielded as an `event` item: the figures below are what the summary needs, and the
+ * ingest copies `data` as it is. Only the bulk path of a large export produces these; an
+ * adapter never mixes the two forms for one event.
+ */
+export interface EventRows {
+  /**
+   * The events as COPY text lines of the store's `events` table, in order, WITHOUT the run
+   * columns (src/store/event-rows.ts writes and completes them). UTF-8.
+   */
+  data: Uint8Array;
+  count: number;
+  /** Events by report kind (as `reportKindOf`). */
+  kinds: Partial<Record<EventReportKind, number>>;
+  /** Events that belong to a thread but are not its root. */
+  threadReplies: number;
+  /** Smallest and largest `ts` (ms); +/-Infinity when `count` is 0. */
+  minTs: number;
+  maxTs: number;
+}

@@ -16,9 +16,10 @@
  * records and for callers outside an ingest.)
  */
 import type { Knex } from 'knex';
-import type { TimelineEvent } from '../model/index.js';
+import type { EventRows, TimelineEvent } from '../model/index.js';
 import { EVENT_COPY_COLUMNS, eventCopyLine } from './event-copy-row.js';
 import { EventCopyStage } from './event-copy-stage.js';
+import { withRunColumns } from './event-rows.js';
 import { copyLines } from './pg-copy.js';
 import type { StoreBackend } from './store.js';
 import { zeroCounts, type UpsertCounts } from './upsert.js';
@@ -61,6 +62,19 @@ export class EventCopyWriter {
     let text = '';
     for (const e of events) text += eventCopyLine(e, tail);
     return { data: Buffer.from(text, 'utf8'), count: events.length };
+  }
+
+  /** Completes rows serialised elsewhere (src/store/event-rows.ts) with this run's columns. */
+  encodeRows(rows: EventRows): EncodedEvents {
+    return { data: withRunColumns(rows.data, this.runId), count: rows.count };
+  }
+
+  /** One batch of several, in order. */
+  static concat(parts: readonly EncodedEvents[]): EncodedEvents {
+    if (parts.length === 1) return parts[0] as EncodedEvents;
+    let count = 0;
+    for (const p of parts) count += p.count;
+    return { data: Buffer.concat(parts.map((p) => p.data)), count };
   }
 
   /** Writes one batch; returns the counts settled by this call (staged rows count when merged). */

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSlackExport } from '../../bench/generate-slack-export.js';
 import { createPostgresDatabase } from '../support/databases.js';
 import { runCli } from '../support/run-cli.js';
 import { buildZip } from '../support/zip-builder.js';
@@ -31,6 +32,23 @@ describe('ferry CLI', () => {
     const { existsSync } = await import('node:fs');
     expect(existsSync(dataDir)).toBe(false);
     expect(r.stdout).not.toContain('xoxe');
+  });
+
+  it('takes --workers, refusing a count that is not a whole number', async () => {
+    const bad = await runCli(['check', MODERN, '--workers', 'two', '--json']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--workers.*whole number from 0 to 64/);
+    expect(bad.stderr).not.toMatch(/\bat .*\.ts:\d+/); // no stack trace
+    // Enough day files for the workers to start (the bin's own loader runs them).
+    const zip = join(tmp, 'generated.zip');
+    await generateSlackExport({ messages: 4000, out: zip, seed: 3, messagesPerConversation: 400 });
+    const inline = await runCli(['check', zip, '--workers', '0', '--json']);
+    const pooled = await runCli(['check', zip, '--workers', '2', '--json']);
+    expect(inline.code).toBe(0);
+    expect(pooled.code).toBe(0);
+    const summary = JSON.parse(pooled.stdout) as { events: { message?: number } };
+    expect(summary.events.message).toBeGreaterThan(1000);
+    expect(summary).toEqual(JSON.parse(inline.stdout));
   });
 
   describe('against PostgreSQL', () => {

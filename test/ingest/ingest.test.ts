@@ -93,6 +93,40 @@ describe.each(storeBackends)('ingest into %s', (backend) => {
     expect(reaction).toMatchObject({ kind: 'reaction', sender: 'slack:U01ALICE' });
   });
 
+  it('stores the same rows when day files are mapped by worker threads', async () => {
+    const eventRows = async () =>
+      (await t.store
+        .knex('events')
+        .select('key', 'room_key', 'order_key', 'ts', 'sender', 'kind', 'thread_root', 'payload')
+        .orderBy('key')) as unknown[];
+    const inline = await run(MODERN);
+    const inlineRows = await eventRows();
+    await t.store.knex('events').del();
+    const pooled = await ingest(
+      slackExportItems(MODERN, { workers: 2, workerMinFiles: 0 }),
+      t.store,
+      {
+        input: MODERN,
+        batchSize: 7,
+      },
+    );
+    expect(await eventRows()).toEqual(inlineRows);
+    expect(pooled.added.events).toBe(inline.added.events);
+    expect(pooled.events).toEqual(inline.events);
+    // A re-run meets every key (the staged merge) and adds nothing.
+    const again = await ingest(
+      slackExportItems(MODERN, { workers: 1, workerMinFiles: 0 }),
+      t.store,
+      {
+        input: MODERN,
+        batchSize: 7,
+      },
+    );
+    expect(again.added.events).toBe(0);
+    expect(again.existing.events).toBe(inline.added.events);
+    expect(await eventRows()).toEqual(inlineRows);
+  });
+
   it('leaves the store as it was when a day file is not valid JSON, naming the entry and the position', async () => {
     const broken = copyFixture(MODERN);
     writeFileSync(

@@ -32,6 +32,9 @@ import {
   slackSpaceKey,
 } from './slack-keys.js';
 import { mapDayFile, type DayFileEnv, type DayFileJob } from './slack-day-file.js';
+import { dayFileOutput, type DayFileOutput } from './day-file-output.js';
+import { DayFilePool, type WorkerDayFile } from './day-file-pool.js';
+import { replayUserCalls } from './slack-user-calls.js';
 import { microsToMillis, slackTsToMicros } from './slack-ts.js';
 import { SlackPlaceholderCollector, SlackUserDirectory, slackUserRecord } from './slack-users.js';
 
@@ -41,7 +44,18 @@ export interface SlackExportOptions {
   skipBadFiles?: boolean;
   /** Display name of the workspace space (exports do not carry one). */
   workspaceName?: string;
+  /**
+   * Worker threads that map day files (day-file-pool.ts); 0 (the default) maps them on the
+   * calling thread. With workers, the events of each day file arrive as one `event_rows` item
+   * instead of `event` items.
+   */
+  workers?: number;
+  /** Exports with fewer day files than this are mapped on the calling thread (default 32). */
+  workerMinFiles?: number;
 }
+
+/** Below this many day files, starting workers costs more than it saves. */
+const WORKER_MIN_FILES = 32;
 
 const DAY_FILE = /^\d{4}-\d{2}-\d{2}\.json$/;
 /** Root files ferry knows and reads. */
@@ -206,53 +220,65 @@ export async function* readSlackExport(
           skipBad: options.skipBadFiles === true,
         })),
   );
-  // Entries are read and inflated ahead (thread pool); mapping stays in order on this thread.
-  const inflight = new Set<Promise<Buffer>>();
-  const reads = readAhead(jobs, (job) => {
-    const reading = reader.readBuffer(job.path);
-    inflight.add(reading);
-    reading.then(
-      () => inflight.delete(reading),
-      () => inflight.delete(reading),
-    );
-    return reading;
-  });
   const env: DayFileEnv = { source, users: placeholders, directory, localFiles };
+  const workers =
+    jobs.length >= (options.workerMinFiles ?? WORKER_MIN_FILES) ? (options.workers ?? 0) : 0;
+  const pool =
+    workers > 0
+      ? new DayFilePool(workers, {
+          source,
+          users: directory.lookups(),
+          localFiles: [...localFiles],
+        })
+      : undefined;
+  // Entries are read and inflated ahead (libuv's thread pool) and, with workers, mapped ahead;
+  // results are taken in order on this thread.
+  const inflight = new Set<Promise<Buffer>>();
+  let posted: Promise<unknown> = Promise.resolve();
+  const reads = readAhead(
+    jobs,
+    (job): Promise<DayFileStep> => {
+      const reading = reader.readBuffer(job.path);
+      inflight.add(reading);
+      reading.then(
+        () => inflight.delete(reading),
+        () => inflight.delete(reading),
+      );
+      if (pool === undefined) return reading.then((bytes) => ({ kind: 'bytes', bytes }));
+      // Handed to the workers in export order, whatever order the reads finish in.
+      let mapping: Promise<WorkerDayFile> | undefined;
+      const post = posted.then(async () => {
+        mapping = pool.run(job, await reading);
+      });
+      posted = post.catch(() => undefined);
+      return post.then(() => mapping as Promise<WorkerDayFile>);
+    },
+    pool === undefined ? 2 : 2 * workers + 2,
+  );
   try {
     let doneFiles = 0;
     for (const { conversation, room, files } of perConversation) {
       if (room === undefined) continue;
       const threadRoots = new Set<EventKey>();
-      const orphanReplies = new Map<EventKey, number>();
+      let orphans = 0;
       for (let f = 0; f < files.length; f++) {
         const next = reads.next();
         if (next.done === true) break;
-        const [job, bytes] = next.value;
-        const result = await mapDayFile(await bytes, job, env);
+        const [job, pending] = next.value;
+        const result = await mappedDayFile(await pending, job, env, placeholders);
         doneFiles += 1;
         if (result.kind === 'bad') {
           logger.warn({ entry: job.path, reason: result.reason }, 'skipping a bad day file');
           yield { type: 'skip', reason: 'bad_file', where: `${label}: ${job.path}` };
           continue;
         }
-        for (const ts of result.duplicates) {
+        const { duplicates, items, roots, openReplies } = result.output;
+        for (const ts of duplicates) {
           yield { type: 'skip', reason: 'duplicate', where: `${label}: ${job.path} ts=${ts}` };
         }
-        for (const { root, items } of result.messages) {
-          if (root !== undefined) threadRoots.add(root);
-          for (const item of items) {
-            const thread = item.type === 'event' ? item.event.thread : undefined;
-            if (
-              thread !== undefined &&
-              item.type === 'event' &&
-              item.event.key !== thread.root &&
-              !threadRoots.has(thread.root)
-            ) {
-              orphanReplies.set(thread.root, (orphanReplies.get(thread.root) ?? 0) + 1);
-            }
-            yield item;
-          }
-        }
+        for (const root of openReplies) if (!threadRoots.has(root)) orphans += 1;
+        for (const root of roots) threadRoots.add(root);
+        yield* items;
         yield {
           type: 'progress',
           done: doneFiles,
@@ -261,7 +287,6 @@ export async function* readSlackExport(
           label: job.path,
         };
       }
-      const orphans = [...orphanReplies.values()].reduce((n, c) => n + c, 0);
       if (orphans > 0) {
         yield {
           type: 'loss',
@@ -275,9 +300,33 @@ export async function* readSlackExport(
     // Stopped early (an error, or the consumer stopped): let the reads already started finish
     // before the caller closes the archive; no new ones start.
     await Promise.allSettled([...inflight]);
+    await pool?.close();
   }
 
   for (const user of placeholders.records(source)) yield { type: 'user', user };
+}
+
+/** A day file read ahead: its bytes (mapped on this thread) or what a worker made of it. */
+type DayFileStep = { kind: 'bytes'; bytes: Buffer } | WorkerDayFile;
+
+async function mappedDayFile(
+  step: DayFileStep,
+  job: DayFileJob,
+  env: DayFileEnv,
+  placeholders: SlackPlaceholderCollector,
+): Promise<{ kind: 'ok'; output: DayFileOutput } | { kind: 'bad'; reason: string }> {
+  switch (step.kind) {
+    case 'bytes': {
+      const result = await mapDayFile(step.bytes, job, env);
+      if (result.kind === 'bad') return result;
+      return { kind: 'ok', output: dayFileOutput(result.duplicates, result.messages, false) };
+    }
+    case 'ok':
+      replayUserCalls(step.userCalls, placeholders);
+      return step;
+    case 'bad':
+      return step;
+  }
 }
 
 function findRoots(reader: ArchiveReader): ExportRoot[] {

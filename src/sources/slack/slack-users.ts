@@ -67,6 +67,11 @@ export class SlackUserDirectory {
     return this.known.has(userId);
   }
 
+  /** What the message pass needs (`has`, `userOfBot`), as plain data for a worker thread. */
+  lookups(): SlackUserLookupData {
+    return { known: [...this.known], botUsers: [...this.botUsers] };
+  }
+
   userOfBot(botId: string): string | undefined {
     return this.botUsers.get(botId);
   }
@@ -83,14 +88,45 @@ export class SlackUserDirectory {
   }
 }
 
+/** `SlackUserDirectory.lookups()`: user IDs and `B…` bot ID → user ID pairs. */
+export interface SlackUserLookupData {
+  known: string[];
+  botUsers: [string, string][];
+}
+
+/** The directory's lookups, rebuilt from `SlackUserDirectory.lookups()` in a worker. */
+export class SlackUserLookups {
+  private readonly known: ReadonlySet<string>;
+  private readonly botUsers: ReadonlyMap<string, string>;
+
+  constructor(data: SlackUserLookupData) {
+    this.known = new Set(data.known);
+    this.botUsers = new Map(data.botUsers);
+  }
+
+  has(userId: string): boolean {
+    return this.known.has(userId);
+  }
+
+  userOfBot(botId: string): string | undefined {
+    return this.botUsers.get(botId);
+  }
+}
+
 /**
  * Users referenced by history but missing from the user list, with the best name seen for
  * each (a `user_profile` snapshot, a bot profile, a message `username`).
  */
 export class SlackPlaceholderCollector {
   private readonly missing = new Map<UserKey, Omit<UserRecord, 'source'>>();
+  private changes = 0;
 
-  constructor(private readonly directory: SlackUserDirectory) {}
+  constructor(private readonly directory: { has(userId: string): boolean }) {}
+
+  /** Grows whenever a call adds a placeholder or improves one (never on a no-op call). */
+  get version(): number {
+    return this.changes;
+  }
 
   /** Notes a reference to a user ID; returns its key. */
   user(id: string, snapshot?: JsonObject): UserKey {
@@ -99,6 +135,7 @@ export class SlackPlaceholderCollector {
     const existing = this.missing.get(key);
     const name = snapshot === undefined ? undefined : snapshotName(snapshot);
     if (existing === undefined) {
+      this.changes += 1;
       this.missing.set(key, {
         key,
         nativeId: id,
@@ -112,6 +149,7 @@ export class SlackPlaceholderCollector {
         isAdmin: false,
       });
     } else if (name !== undefined && existing.displayName === id) {
+      this.changes += 1;
       existing.displayName = name;
       existing.handle ??= snapshot === undefined ? undefined : nonEmpty(snapshot.name);
     }
@@ -122,6 +160,7 @@ export class SlackPlaceholderCollector {
   bot(botIdOrName: string, name: string | undefined, icon: string | undefined): UserKey {
     const key = slackBotKey(botIdOrName);
     if (!this.missing.has(key)) {
+      this.changes += 1;
       this.missing.set(key, {
         key,
         nativeId: botIdOrName,
