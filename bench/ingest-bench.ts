@@ -1,6 +1,6 @@
 /**
  * Ingest benchmark: `npm run bench:ingest -- [--messages 100000] [--backends pglite,postgres]
- * [--json] [--cpu-prof] [--seed 1] [--batch-size N] [--workers N]
+ * [--json] [--cpu-prof] [--seed 1] [--batch-size N] [--workers N] [--repeat N]
  * [--database-url postgres://…/postgres] [--timeout 1800] [--keep] [--export-cache DIR]`
  *
  * 1. Generates a synthetic Slack export once (bench/generate-slack-export.ts) and keeps it in
@@ -16,6 +16,8 @@
  *      a fresh database (PostgreSQL: a throwaway `ferry_bench_<random>` database, dropped
  *      after; PGlite: a temp folder), with `--workers` day-file workers (default: the CLI's);
  *    - the same with `--workers 0` (every day file mapped on the main thread), for comparison;
+ *    - PostgreSQL with `--repeat N`: N rounds of ingest, inline ingest and COPY, the median
+ *      shown and every run's time listed under the table;
  *    - `store`: the store half alone, the dumped rows written by the ingest's EventCopyWriter;
  *    - `copy`: the baseline, the same rows bulk-loaded into `events` of another fresh database
  *      migrated by the real migrations, with `COPY … FROM STDIN` (PostgreSQL) or
@@ -52,6 +54,8 @@ interface RunReport {
   cpuProfile?: string;
   /** On-disk size after the run (events table for PostgreSQL, data folder for PGlite). */
   storeBytes?: number;
+  /** With `--repeat`: the time of every run, in round order (this report is the median one). */
+  allMs?: number[];
 }
 
 interface BackendReport {
@@ -92,6 +96,8 @@ interface Options {
   batchSize?: number;
   /** Day-file worker threads of the measured ingests. */
   workers: number;
+  /** PostgreSQL: rounds of ingest / inline ingest / COPY (the median is reported). */
+  repeat: number;
   adminUrl: string;
   timeoutMs: number;
   keep: boolean;
@@ -111,6 +117,7 @@ function parseOptions(): Options {
       seed: { type: 'string', default: '1' },
       'batch-size': { type: 'string' },
       workers: { type: 'string', default: String(defaultDayFileWorkers()) },
+      repeat: { type: 'string', default: '1' },
       'database-url': {
         type: 'string',
         default:
@@ -141,6 +148,7 @@ function parseOptions(): Options {
     seed: Number(values.seed),
     batchSize: values['batch-size'] === undefined ? undefined : Number(values['batch-size']),
     workers: Number(values.workers),
+    repeat: Math.max(1, Number(values.repeat) || 1),
     adminUrl: values['database-url'],
     timeoutMs: Number(values.timeout) * 1000,
     keep: values.keep,
@@ -241,6 +249,14 @@ async function folderBytes(dir: string): Promise<number> {
   return total;
 }
 
+/** The run of median time, with every run's time attached (`allMs`). */
+function median(runs: RunReport[]): RunReport {
+  const ms = (r: RunReport) => r.result?.ms ?? Number.POSITIVE_INFINITY;
+  const sorted = [...runs].sort((a, b) => ms(a) - ms(b));
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)] as RunReport;
+  return runs.length > 1 ? { ...mid, allMs: runs.map(ms) } : mid;
+}
+
 async function benchBackend(
   backend: Backend,
   o: Options,
@@ -268,37 +284,54 @@ async function benchBackend(
     await withDatabase(o.adminUrl, (url) =>
       runChild(['copy', '--tsv', tsv, '--database-url', url], { timeoutMs: o.timeoutMs }),
     );
-    log(`postgres: ingest …`);
-    ingest = await withDatabase(o.adminUrl, async (url) => {
-      const r = await runChild(['ingest', '--zip', zip, '--database-url', url, ...batch], {
-        timeoutMs: o.timeoutMs,
-        ...prof('postgres'),
-      });
-      r.storeBytes = await relationBytes(url, 'events');
-      return r;
-    });
-    if (o.workers > 0) {
-      log(`postgres: ingest, main thread only …`);
-      ingestInline = await withDatabase(o.adminUrl, (url) =>
-        runChild(['ingest', '--zip', zip, '--database-url', url, ...inline], {
-          timeoutMs: o.timeoutMs,
+    // Each round runs the ingest, the inline ingest and the COPY one after another, so that
+    // drift (page cache, the other core's load) touches all three alike; the median is shown.
+    const ingests: RunReport[] = [];
+    const inlines: RunReport[] = [];
+    const copies: RunReport[] = [];
+    for (let round = 1; round <= o.repeat; round++) {
+      const of = o.repeat > 1 ? ` (round ${round} of ${o.repeat})` : '';
+      log(`postgres: ingest${of} …`);
+      ingests.push(
+        await withDatabase(o.adminUrl, async (url) => {
+          const r = await runChild(['ingest', '--zip', zip, '--database-url', url, ...batch], {
+            timeoutMs: o.timeoutMs,
+            ...(round === 1 ? prof('postgres') : {}),
+          });
+          r.storeBytes = await relationBytes(url, 'events');
+          return r;
+        }),
+      );
+      if (o.workers > 0) {
+        log(`postgres: ingest, main thread only${of} …`);
+        inlines.push(
+          await withDatabase(o.adminUrl, (url) =>
+            runChild(['ingest', '--zip', zip, '--database-url', url, ...inline], {
+              timeoutMs: o.timeoutMs,
+            }),
+          ),
+        );
+      }
+      log(`postgres: COPY baseline${of} …`);
+      copies.push(
+        await withDatabase(o.adminUrl, async (url) => {
+          const r = await runChild(['copy', '--tsv', tsv, '--database-url', url], {
+            timeoutMs: o.timeoutMs,
+          });
+          r.storeBytes = await relationBytes(url, 'events');
+          return r;
         }),
       );
     }
+    ingest = median(ingests);
+    ingestInline = inlines.length > 0 ? median(inlines) : undefined;
+    copy = median(copies);
     log(`postgres: store half alone …`);
     storeOnly = await withDatabase(o.adminUrl, (url) =>
       runChild(['store', '--tsv', tsv, '--database-url', url, ...batch], {
         timeoutMs: o.timeoutMs,
       }),
     );
-    log(`postgres: COPY baseline …`);
-    copy = await withDatabase(o.adminUrl, async (url) => {
-      const r = await runChild(['copy', '--tsv', tsv, '--database-url', url], {
-        timeoutMs: o.timeoutMs,
-      });
-      r.storeBytes = await relationBytes(url, 'events');
-      return r;
-    });
   } else {
     const ingestDir = join(tmp, 'pglite-ingest');
     log(`pglite: ingest …`);
@@ -441,7 +474,32 @@ function table(report: BenchReport): string {
     "store half alone = the same rows written by the ingest's EventCopyWriter without parsing the",
     'export (time counts only the writer calls). CPU = user + system time of the Node process',
     "(all its threads, start-up included; the PostgreSQL server's CPU is not in it).",
+    ...repeats(report),
   ].join('\n');
+}
+
+/** With `--repeat`: every run's time and each round's ingest / COPY ratio. */
+function repeats(report: BenchReport): string[] {
+  const lines: string[] = [];
+  for (const b of report.backends) {
+    const copies = b.copy.allMs;
+    if (copies === undefined) continue;
+    const list = (ms: number[] | undefined) => (ms ?? []).map((m) => sec(m)).join(', ');
+    const ratios = (ms: number[] | undefined) =>
+      (ms ?? []).map((m, i) => `${(m / (copies[i] ?? NaN)).toFixed(2)}×`).join(', ');
+    lines.push(
+      '',
+      `${b.backend}, ${copies.length} rounds (median shown above):`,
+      `  ingest, ${report.workers} workers: ${list(b.ingest.allMs)} → ${ratios(b.ingest.allMs)}`,
+    );
+    if (b.ingestInline !== undefined) {
+      lines.push(
+        `  ingest, main thread only: ${list(b.ingestInline.allMs)} → ${ratios(b.ingestInline.allMs)}`,
+      );
+    }
+    lines.push(`  COPY baseline: ${list(copies)}`);
+  }
+  return lines;
 }
 
 async function machine(): Promise<BenchReport['machine']> {

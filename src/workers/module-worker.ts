@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 const YOUNG_GENERATION_MB = 8;
 
 /** `moduleUrl`: the worker's entry, `new URL('./x.js', import.meta.url)` by its caller. */
-export function startModuleWorker(moduleUrl: URL, workerData: unknown): Worker {
+export function startModuleWorker(moduleUrl: URL, workerData?: unknown): Worker {
   const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
   if (!moduleUrl.pathname.endsWith('.ts'))
     return new Worker(moduleUrl, { workerData, resourceLimits });

@@ -16,18 +16,16 @@ import type { DayFileJob } from './slack-day-file.js';
 import type { SlackUserCall } from './slack-user-calls.js';
 import type { SlackUserLookupData } from './slack-users.js';
 
-/** What every worker is started with. */
+/** What every worker needs before its first file (sent once the user lists are read). */
 export interface DayFileWorkerInit {
   source: SourceKey;
   users: SlackUserLookupData;
   localFiles: [string, string][];
 }
 
-export interface DayFileRequest {
-  id: number;
-  job: DayFileJob;
-  bytes: Uint8Array;
-}
+export type DayFileWorkerMessage =
+  | { type: 'init'; init: DayFileWorkerInit }
+  | { type: 'file'; id: number; job: DayFileJob; bytes: Uint8Array };
 
 export type WorkerDayFile =
   | { kind: 'ok'; output: DayFileOutput; userCalls: SlackUserCall[] }
@@ -61,13 +59,14 @@ export class DayFilePool {
   private nextId = 0;
   private failure: Error | undefined;
 
-  constructor(size: number, init: DayFileWorkerInit) {
+  /** Starts the workers; `init` must follow before the first `run`. */
+  constructor(size: number) {
     const entry = new URL(
       import.meta.url.endsWith('.ts') ? './day-file-worker.ts' : './day-file-worker.js',
       import.meta.url,
     );
     this.members = Array.from({ length: Math.max(1, size) }, () => {
-      const member: Member = { worker: startModuleWorker(entry, init), pending: new Map() };
+      const member: Member = { worker: startModuleWorker(entry), pending: new Map() };
       member.worker.on('message', (reply: DayFileReply) => this.settle(member, reply));
       member.worker.on('error', (e) => this.fail(e));
       member.worker.on('exit', (code) => {
@@ -77,7 +76,16 @@ export class DayFilePool {
     });
   }
 
-  /** Maps one file on the least busy worker. Call in export order. */
+  get size(): number {
+    return this.members.length;
+  }
+
+  init(init: DayFileWorkerInit): void {
+    const message: DayFileWorkerMessage = { type: 'init', init };
+    for (const m of this.members) m.worker.postMessage(message);
+  }
+
+  /** Maps one file on the least busy worker. Call in export order, after `init`. */
   run(job: DayFileJob, bytes: Uint8Array): Promise<WorkerDayFile> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     let member = this.members[0] as Member;
@@ -85,7 +93,7 @@ export class DayFilePool {
     const id = this.nextId++;
     return new Promise<WorkerDayFile>((resolve, reject) => {
       member.pending.set(id, { resolve, reject });
-      const request: DayFileRequest = { id, job, bytes };
+      const request: DayFileWorkerMessage = { type: 'file', id, job, bytes };
       member.worker.postMessage(request, transferable(bytes));
     });
   }

@@ -50,7 +50,7 @@ export interface SlackExportOptions {
    * instead of `event` items.
    */
   workers?: number;
-  /** Exports with fewer day files than this are mapped on the calling thread (default 32). */
+  /** Archives with fewer day files than this are mapped on the calling thread (default 32). */
   workerMinFiles?: number;
 }
 
@@ -76,16 +76,35 @@ export async function* readSlackExport(
   reader: ArchiveReader,
   options: SlackExportOptions = {},
 ): AsyncGenerator<SourceItem> {
-  const logger = options.logger ?? silentLogger;
-  const label = reader.label;
   const roots = findRoots(reader);
   const userFiles = roots.flatMap((root) => userFilesOf(reader, root));
   if (userFiles.length === 0) {
     throw new FerryError(
       'input_invalid',
-      `${label}: users.json is missing; this does not look like a Slack export (expected users.json or org_users.json at its top level)`,
+      `${reader.label}: users.json is missing; this does not look like a Slack export (expected users.json or org_users.json at its top level)`,
     );
   }
+  // Workers start now and boot (a few hundred ms from the TypeScript sources) while the user
+  // lists and index files are read.
+  const dayFiles = reader.entries().filter((e) => DAY_FILE.test(basename(e.path))).length;
+  const workers = dayFiles >= (options.workerMinFiles ?? WORKER_MIN_FILES) ? options.workers : 0;
+  const pool = workers !== undefined && workers > 0 ? new DayFilePool(workers) : undefined;
+  try {
+    yield* exportItems(reader, options, roots, userFiles, pool);
+  } finally {
+    await pool?.close();
+  }
+}
+
+async function* exportItems(
+  reader: ArchiveReader,
+  options: SlackExportOptions,
+  roots: ExportRoot[],
+  userFiles: string[],
+  pool: DayFilePool | undefined,
+): AsyncGenerator<SourceItem> {
+  const logger = options.logger ?? silentLogger;
+  const label = reader.label;
 
   // Pass 1 over the user lists: who exists, which bot IDs belong to whom, which workspace.
   const directory = new SlackUserDirectory();
@@ -221,16 +240,7 @@ export async function* readSlackExport(
         })),
   );
   const env: DayFileEnv = { source, users: placeholders, directory, localFiles };
-  const workers =
-    jobs.length >= (options.workerMinFiles ?? WORKER_MIN_FILES) ? (options.workers ?? 0) : 0;
-  const pool =
-    workers > 0
-      ? new DayFilePool(workers, {
-          source,
-          users: directory.lookups(),
-          localFiles: [...localFiles],
-        })
-      : undefined;
+  pool?.init({ source, users: directory.lookups(), localFiles: [...localFiles] });
   // Entries are read and inflated ahead (libuv's thread pool) and, with workers, mapped ahead;
   // results are taken in order on this thread.
   const inflight = new Set<Promise<Buffer>>();
@@ -253,7 +263,7 @@ export async function* readSlackExport(
       posted = post.catch(() => undefined);
       return post.then(() => mapping as Promise<WorkerDayFile>);
     },
-    pool === undefined ? 2 : 2 * workers + 2,
+    pool === undefined ? 2 : 2 * pool.size + 2,
   );
   try {
     let doneFiles = 0;
@@ -300,7 +310,6 @@ export async function* readSlackExport(
     // Stopped early (an error, or the consumer stopped): let the reads already started finish
     // before the caller closes the archive; no new ones start.
     await Promise.allSettled([...inflight]);
-    await pool?.close();
   }
 
   for (const user of placeholders.records(source)) yield { type: 'user', user };
