@@ -11,6 +11,10 @@
  * - `auth.test` → `{ok, url, team, user, team_id, user_id}`.
  * - `users.list` with `limit` (default 200) and an opaque `cursor`; `response_metadata.next_cursor`
  *   is `''` on the last page.
+ * - An org-wide Grid install (`org`): `auth.test` reports the org's `E…` ID as `team_id` with
+ *   `enterprise_id` and `is_enterprise_install: true`; `auth.teams.list` pages through the
+ *   approved workspaces; `users.list` without `team_id` fails with `missing_argument` (as real
+ *   org-level tokens do) and with one lists that workspace's users (by their `team_id`).
  * - `emoji.list` → `{ok, emoji: {name: url | 'alias:<name>'}}`.
  * - Files at `/files-pri/<path>`: 401 without the right bearer token, else the bytes.
  *   Anything under `/public/<path>` is served without a token (emoji images, avatars).
@@ -21,7 +25,7 @@
  * Every request is recorded (`requests`) with method, path, arguments and whether the token
  * was right; the token itself is not recorded.
  *
- * NOT modelled: scopes, `team_id` arguments (Grid), `include_locale`, other methods
+ * NOT modelled: scopes, `team_id` on methods other than `users.list`, `include_locale`, other methods
  * (→ `unknown_method`), per-method rate tiers.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -54,6 +58,8 @@ export interface FakeSlackOptions {
   token: string;
   teamId?: string;
   teamName?: string;
+  /** The token is an org-wide install of this org (`teamId` is ignored). */
+  org?: { enterpriseId: string; workspaces: { id: string; name: string }[] };
   users?: FakeSlackUser[];
   emoji?: Record<string, string>;
   /** Path under `/files-pri/` → bytes. */
@@ -177,7 +183,11 @@ export class FakeSlackApi {
     if (token === undefined || token === '') return send(200, { ok: false, error: 'not_authed' });
     if (!authorized) return send(200, { ok: false, error: 'invalid_auth' });
 
-    const teamId = this.#opts.teamId ?? 'T01TEAM';
+    const org = this.#opts.org;
+    const teamId = org?.enterpriseId ?? this.#opts.teamId ?? 'T01TEAM';
+    const limit = Math.max(1, Number.parseInt(args.limit ?? '200', 10) || 200);
+    const start = args.cursor === undefined || args.cursor === '' ? 0 : decodeCursor(args.cursor);
+    const next = (total: number) => (start + limit < total ? encodeCursor(start + limit) : '');
     switch (url.pathname.slice('/api/'.length)) {
       case 'auth.test':
         return send(200, {
@@ -187,18 +197,29 @@ export class FakeSlackApi {
           user: 'ferry',
           team_id: teamId,
           user_id: 'U0FERRY',
+          ...(org === undefined
+            ? {}
+            : { enterprise_id: org.enterpriseId, is_enterprise_install: true }),
         });
-      case 'users.list': {
-        const limit = Math.max(1, Number.parseInt(args.limit ?? '200', 10) || 200);
-        const start =
-          args.cursor === undefined || args.cursor === '' ? 0 : decodeCursor(args.cursor);
-        const page = this.users.slice(start, start + limit);
-        const next = start + limit < this.users.length ? encodeCursor(start + limit) : '';
+      case 'auth.teams.list': {
+        if (org === undefined) return send(200, { ok: false, error: 'not_allowed_token_type' });
         return send(200, {
           ok: true,
-          members: page.map((u) => ({ team_id: teamId, ...u })),
+          teams: org.workspaces.slice(start, start + limit),
+          response_metadata: { next_cursor: next(org.workspaces.length) },
+        });
+      }
+      case 'users.list': {
+        if (org !== undefined && (args.team_id ?? '') === '') {
+          return send(200, { ok: false, error: 'missing_argument' });
+        }
+        const users =
+          org === undefined ? this.users : this.users.filter((u) => u.team_id === args.team_id);
+        return send(200, {
+          ok: true,
+          members: users.slice(start, start + limit).map((u) => ({ team_id: teamId, ...u })),
           cache_ts: 1700000000,
-          response_metadata: { next_cursor: next },
+          response_metadata: { next_cursor: next(users.length) },
         });
       }
       case 'emoji.list':

@@ -51,7 +51,13 @@ export interface EnrichSlackOptions {
 export interface EnrichSlackReport {
   source: string;
   team_id: string;
-  emails: { users_listed: number; users_updated: number; users_without_email: number } | null;
+  emails: {
+    users_listed: number;
+    users_updated: number;
+    users_without_email: number;
+    /** Workspaces whose users were listed: 1, or every workspace of an org-wide Grid token. */
+    workspaces: number;
+  } | null;
   emoji: { emoji: number; aliases_to_standard: number; broken_aliases: number } | null;
 }
 
@@ -75,7 +81,15 @@ export async function runEnrichSlack(
 
   const report: EnrichSlackReport = { source, team_id: who.teamId, emails: null, emoji: null };
   if (both || options.emails === true) {
-    const contacts = await enricher.fetchEmails();
+    // An org-wide Grid token lists users per workspace of the org.
+    const workspaces = who.orgInstall ? await enricher.workspaces() : undefined;
+    if (workspaces?.length === 0) {
+      throw new FerryError(
+        'config_invalid',
+        `the Slack token is an org-wide install of ${who.teamId} but no workspace has approved the app (auth.teams.list is empty)`,
+      );
+    }
+    const contacts = await enricher.fetchEmails(workspaces);
     const { updated, without } = await store.knex.transaction(async (trx) => ({
       updated: await fillUserContacts(trx, source, contacts),
       without: await countUsersWithoutEmail(trx, source),
@@ -84,6 +98,7 @@ export async function runEnrichSlack(
       users_listed: contacts.size,
       users_updated: updated,
       users_without_email: without,
+      workspaces: workspaces?.length ?? 1,
     };
   }
   if (both || options.emoji === true) {
@@ -136,7 +151,9 @@ export function renderEnrichSlackReport(r: EnrichSlackReport): string {
   const lines = [`Enriched ${r.source} from Slack workspace ${r.team_id}`];
   if (r.emails !== null)
     lines.push(
-      `  users   ${r.emails.users_updated} updated of ${r.emails.users_listed} listed; ${r.emails.users_without_email} still without email`,
+      `  users   ${r.emails.users_updated} updated of ${r.emails.users_listed} listed` +
+        (r.emails.workspaces > 1 ? ` in ${r.emails.workspaces} workspaces` : '') +
+        `; ${r.emails.users_without_email} still without email`,
     );
   if (r.emoji !== null)
     lines.push(

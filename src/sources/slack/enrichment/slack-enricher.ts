@@ -66,6 +66,11 @@ export interface SlackTokenIdentity {
   enterpriseId?: string;
   teamName?: string;
   userId?: string;
+  /**
+   * An org-wide install on Enterprise Grid: `teamId` is then the org's `E…` ID, and methods
+   * that act on a workspace (`users.list`) need a `team_id` (`workspaces()` lists them).
+   */
+  orgInstall: boolean;
 }
 
 /** What `users.list` knows about one user that an export may lack. */
@@ -140,30 +145,55 @@ export class SlackEnricher {
       enterpriseId: nonEmpty(r.enterprise_id),
       teamName: nonEmpty(r.team),
       userId: nonEmpty(r.user_id),
+      orgInstall: r.is_enterprise_install === true,
     };
   }
 
-  /**
-   * Pages through `users.list` (cursor pagination) → user ID → email / real name. Users
-   * without either (bots, missing `users:read.email`) are left out.
-   */
-  async fetchEmails(): Promise<Map<string, SlackUserContact>> {
-    const out = new Map<string, SlackUserContact>();
+  /** `auth.teams.list` (org-wide installs): the IDs of the workspaces the app may read. */
+  async workspaces(): Promise<string[]> {
+    const ids: string[] = [];
     let cursor: string | undefined;
-    let pages = 0;
     do {
-      const page = await this.#call('users.list', () =>
-        this.#client.users.list({ limit: this.#pageSize, cursor }),
+      const page = await this.#call('auth.teams.list', () =>
+        this.#client.auth.teams.list({ limit: this.#pageSize, cursor }),
       );
-      pages += 1;
-      for (const m of page.members ?? []) {
-        if (m.id === undefined) continue;
-        const email = nonEmpty(m.profile?.email);
-        const realName = nonEmpty(m.profile?.real_name) ?? nonEmpty(m.real_name);
-        if (email !== undefined || realName !== undefined) out.set(m.id, { email, realName });
+      for (const team of page.teams ?? []) {
+        const id = nonEmpty(team.id);
+        if (id !== undefined && !ids.includes(id)) ids.push(id);
       }
       cursor = nonEmpty(page.response_metadata?.next_cursor);
     } while (cursor !== undefined);
+    return ids;
+  }
+
+  /**
+   * Pages through `users.list` (cursor pagination) → user ID → email / real name, once per
+   * workspace in `teamIds` (an org-wide token must name one) or once for the token's own
+   * workspace. Users without either (bots, missing `users:read.email`) are left out.
+   */
+  async fetchEmails(teamIds?: readonly string[]): Promise<Map<string, SlackUserContact>> {
+    const out = new Map<string, SlackUserContact>();
+    let pages = 0;
+    for (const teamId of teamIds ?? [undefined]) {
+      let cursor: string | undefined;
+      do {
+        const page = await this.#call('users.list', () =>
+          this.#client.users.list({
+            limit: this.#pageSize,
+            cursor,
+            ...(teamId === undefined ? {} : { team_id: teamId }),
+          }),
+        );
+        pages += 1;
+        for (const m of page.members ?? []) {
+          if (m.id === undefined) continue;
+          const email = nonEmpty(m.profile?.email);
+          const realName = nonEmpty(m.profile?.real_name) ?? nonEmpty(m.real_name);
+          if (email !== undefined || realName !== undefined) out.set(m.id, { email, realName });
+        }
+        cursor = nonEmpty(page.response_metadata?.next_cursor);
+      } while (cursor !== undefined);
+    }
     this.#logger.debug({ pages, users: out.size }, 'slack users listed');
     return out;
   }

@@ -97,7 +97,7 @@ describe('ferry enrich slack: emails', () => {
     expect(report).toEqual({
       source: 'slack:T01TEAM',
       team_id: 'T01TEAM',
-      emails: { users_listed: 7, users_updated: 3, users_without_email: 1 },
+      emails: { users_listed: 7, users_updated: 3, users_without_email: 1, workspaces: 1 },
       emoji: null,
     });
     expect(Object.keys(report)).toEqual(['source', 'team_id', 'emails', 'emoji']);
@@ -192,6 +192,84 @@ describe('ferry enrich slack: custom emoji', () => {
     const report = await enrich();
     expect(report.emails).not.toBeNull();
     expect(report.emoji).not.toBeNull();
+  });
+});
+
+describe('ferry enrich slack: an org-wide Enterprise Grid token', () => {
+  const GRID = 'test/fixtures/slack/grid';
+  let grid: TestStore;
+  let org: FakeSlackApi;
+  beforeAll(async () => {
+    grid = await createTestStore('postgres');
+    await ingest(slackExportItems(GRID), grid.store, { input: GRID });
+  });
+  afterAll(async () => {
+    await grid.dispose();
+  });
+  beforeEach(async () => {
+    org = await new FakeSlackApi({
+      token: TOKEN,
+      org: {
+        enterpriseId: 'E01ORG',
+        workspaces: [
+          { id: 'T0ALPHA', name: 'alpha' },
+          { id: 'T0BETA', name: 'beta' },
+        ],
+      },
+      users: [
+        { id: 'W01ANNA', team_id: 'T0ALPHA', profile: { email: 'anna@org.example' } },
+        { id: 'W01BEN', team_id: 'T0BETA', profile: { email: 'ben@org.example' } },
+        { id: 'W09OTHER', team_id: 'T0BETA', profile: { email: 'other@org.example' } },
+      ],
+    }).start();
+  });
+  afterEach(async () => {
+    await org.stop();
+  });
+
+  it('lists the users of every workspace the app is approved for, naming each one', async () => {
+    const report = await runEnrichSlack(grid.store, {
+      env: { SLACK_TOKEN: TOKEN },
+      slackApiUrl: org.apiUrl,
+      retryConfig: FAST_RETRY,
+      emails: true,
+      pageSize: 1,
+    });
+    expect(report.source).toBe('slack:E01ORG');
+    expect(report.emails).toEqual({
+      users_listed: 3,
+      users_updated: 2,
+      users_without_email: 0,
+      workspaces: 2,
+    });
+    const emails = (await grid.store
+      .knex('users')
+      .whereIn('native_id', ['W01ANNA', 'W01BEN'])
+      .orderBy('native_id')
+      .pluck('email')) as string[];
+    expect(emails).toEqual(['anna@org.example', 'ben@org.example']);
+    // Workspaces paged one at a time; every users.list names its workspace.
+    expect(org.calls('auth.teams.list')).toHaveLength(2);
+    const teams = org.calls('users.list').map((c) => c.args.team_id);
+    expect(new Set(teams)).toEqual(new Set(['T0ALPHA', 'T0BETA']));
+    expect(teams.every((id) => id !== undefined)).toBe(true);
+  });
+
+  it('says so when no workspace has approved the app, writing nothing', async () => {
+    await org.stop();
+    org = await new FakeSlackApi({
+      token: TOKEN,
+      org: { enterpriseId: 'E01ORG', workspaces: [] },
+    }).start();
+    const error = await runEnrichSlack(grid.store, {
+      env: { SLACK_TOKEN: TOKEN },
+      slackApiUrl: org.apiUrl,
+      retryConfig: FAST_RETRY,
+      emails: true,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FerryError);
+    expect((error as FerryError).message).toMatch(/org-wide install of E01ORG.*auth\.teams\.list/);
+    expect(org.calls('users.list')).toHaveLength(0);
   });
 });
 
