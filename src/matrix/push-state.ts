@@ -101,6 +101,22 @@ export class PushState {
     );
   }
 
+  /** Events with no ledger row yet (never sent nor skipped), in `only` rooms if given. */
+  async unwrittenEvents(only?: readonly string[]): Promise<number> {
+    const q = this.db('events as e')
+      .whereNotExists((w) => {
+        void w
+          .select(this.db.raw('1'))
+          .from('matrix_ledger as l')
+          .whereRaw('l.event_key = e.key')
+          .andWhere('l.part', 0);
+      })
+      .count({ n: '*' });
+    if (only !== undefined) void q.whereIn('e.room_key', only);
+    const [row] = (await q) as { n: number | string }[];
+    return Number(row?.n ?? 0);
+  }
+
   async room(roomKey: RoomKey): Promise<MatrixRoomRow | undefined> {
     return (await this.db('matrix_rooms').where({ room_key: roomKey }).first()) as
       MatrixRoomRow | undefined;

@@ -52,7 +52,9 @@ export interface PushProgress {
   phase: 'users' | 'rooms';
   roomsDone: number;
   roomsTotal: number;
+  /** Matrix sends so far (joins and multi-part events count each send). */
   eventsSent: number;
+  /** Store events not yet written (sent or skipped) when the push started. */
   eventsTotal: number;
   currentRooms: string[];
 }
@@ -92,9 +94,9 @@ export async function push(o: PushOptions): Promise<PushSummary> {
     logger: o.logger,
     uploadAvatar: o.allowDownload ? avatarUploader(o) : undefined,
   });
-  const eventsTotal = Number(
-    ((await o.db('events').count({ n: '*' })) as { n: number | string }[])[0]?.n ?? 0,
-  );
+  const only = o.rooms === undefined ? undefined : selectRooms(catalog, o.rooms);
+  // What is left to write: a re-run after a newer export counts only the new events.
+  const eventsTotal = await state.unwrittenEvents(only);
   const progress: PushProgress = {
     phase: 'users',
     roomsDone: 0,
@@ -115,7 +117,6 @@ export async function push(o: PushOptions): Promise<PushSummary> {
     late: {},
     failures: [],
   };
-  const only = o.rooms === undefined ? undefined : selectRooms(catalog, o.rooms);
   const media = new StoreMediaResolver(o, state);
 
   const worker = async (kinds: readonly string[]): Promise<void> => {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PushState } from '../../src/matrix/push-state.js';
+import { ingest } from '../../src/ingest/ingest.js';
+import { slackExportItems } from '../../src/sources/slack/index.js';
 import { createTestStore, type TestStore } from '../support/databases.js';
 
 describe('ledger', () => {
@@ -44,5 +46,35 @@ describe('ledger', () => {
       { event_key: 'e2', status: 'sent', event_id: '$2' },
       { event_key: 'pins', status: 'sent', event_id: '$p' },
     ]);
+  });
+
+  it('counts the events still to write (the push ETA), all rooms or some', async () => {
+    const db = t.store.knex;
+    const state = new PushState(db);
+    const path = 'test/fixtures/slack/modern';
+    const { added } = await ingest(slackExportItems(path), t.store, { input: path });
+    expect(await state.unwrittenEvents()).toBe(added.events);
+    const general = (await db('events')
+      .where({ room_key: 'slack:C01GENERAL' })
+      .select('key', 'order_key')) as {
+      key: string;
+      order_key: string;
+    }[];
+    expect(await state.unwrittenEvents(['slack:C01GENERAL'])).toBe(general.length);
+    await db('matrix_rooms').insert({ room_key: 'slack:C01GENERAL', alias: '#g:x' });
+    // One sent, one skipped, one with only a later part: two are written.
+    for (const [i, e] of general.slice(0, 3).entries()) {
+      await db('matrix_ledger').insert({
+        event_key: e.key,
+        part: i === 2 ? 1 : 0,
+        room_key: 'slack:C01GENERAL',
+        order_key: e.order_key,
+        txn_id: `t${i}`,
+        status: i === 1 ? 'skipped' : 'sent',
+      });
+    }
+    expect(await state.unwrittenEvents(['slack:C01GENERAL'])).toBe(general.length - 2);
+    expect(await state.unwrittenEvents()).toBe(added.events - 2);
+    expect(await state.unwrittenEvents(['slack:nothing'])).toBe(0);
   });
 });
