@@ -10,6 +10,7 @@ matrix-synapse 1.163.2 (synapse/config/*.py).
 import argparse
 import os
 import sys
+from urllib.parse import unquote, urlparse
 
 import yaml
 
@@ -33,10 +34,7 @@ def overrides(args: argparse.Namespace) -> dict:
                 "resources": [{"names": ["client"], "compress": False}],
             }
         ],
-        "database": {
-            "name": "sqlite3",
-            "args": {"database": os.path.join(d, "homeserver.db")},
-        },
+        "database": database(args),
         "media_store_path": os.path.join(d, "media_store"),
         "app_service_config_files": [args.registration],
         "enable_registration": False,
@@ -69,6 +67,26 @@ def overrides(args: argparse.Namespace) -> dict:
     }
 
 
+def database(args: argparse.Namespace) -> dict:
+    """SQLite in DIR by default; PostgreSQL (psycopg2) for --database-url."""
+    if not args.database_url:
+        return {"name": "sqlite3", "args": {"database": os.path.join(args.dir, "homeserver.db")}}
+    url = urlparse(args.database_url)
+    if url.scheme not in ("postgres", "postgresql") or not url.path.strip("/"):
+        raise SystemExit("synapse-config.py: --database-url must be postgres://USER@HOST:PORT/DB")
+    db_args = {
+        "user": unquote(url.username or "postgres"),
+        "database": unquote(url.path.strip("/")),
+        "host": url.hostname or "127.0.0.1",
+        "port": url.port or 5432,
+        "cp_min": 5,
+        "cp_max": 10,
+    }
+    if url.password:
+        db_args["password"] = unquote(url.password)
+    return {"name": "psycopg2", "args": db_args}
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--config", required=True)
@@ -77,6 +95,7 @@ def main() -> int:
     p.add_argument("--registration", required=True)
     p.add_argument("--server-name", required=True)
     p.add_argument("--shared-secret-file", required=True)
+    p.add_argument("--database-url", default="")
     args = p.parse_args()
 
     with open(args.config, encoding="utf8") as f:

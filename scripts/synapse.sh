@@ -5,13 +5,16 @@
 #       Creates ${FERRY_SYNAPSE_HOME:-<repo>/.synapse}/venv with matrix-synapse==$SYNAPSE_VERSION.
 #       Does nothing (fast) when that version is already installed.
 #   scripts/synapse.sh start --dir DIR --port PORT --registration FILE [--server-name NAME]
-#                            [--watch-pid PID]
+#                            [--watch-pid PID] [--database-url postgres://USER@HOST:PORT/DB]
 #       Generates DIR/homeserver.yaml once, (re)applies the test overrides (see
 #       scripts/synapse-config.py), starts Synapse in the background (log: DIR/homeserver.log,
 #       early stderr: DIR/homeserver.out, pid: DIR/synapse.pid) and waits until
 #       http://127.0.0.1:PORT/_matrix/client/versions answers 200 (120 s timeout).
 #       With --watch-pid, Synapse is stopped as soon as process PID is gone (test harnesses
-#       pass their own pid so a killed test run leaves no Synapse behind).
+#       pass their own pid so a killed test run leaves no Synapse behind). With --database-url,
+#       Synapse stores its data in that PostgreSQL database (created by the caller with
+#       ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0, as Synapse requires)
+#       instead of DIR/homeserver.db (SQLite).
 #   scripts/synapse.sh stop --dir DIR
 #       SIGTERM, then SIGKILL after 15 s.
 #   scripts/synapse.sh restart <start args>
@@ -21,6 +24,8 @@
 set -euo pipefail
 
 SYNAPSE_VERSION=1.163.2
+# Synapse's PostgreSQL driver, as a wheel (no libpq headers needed); for --database-url.
+PSYCOPG2_VERSION=2.9.10
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SYNAPSE_HOME=${FERRY_SYNAPSE_HOME:-$REPO_ROOT/.synapse}
 VENV=$SYNAPSE_HOME/venv
@@ -34,13 +39,14 @@ die() {
 }
 
 usage() {
-  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 installed() {
   # No Python start-up on the fast path: the dist-info directory names the installed version.
   compgen -G "$VENV/lib/python3*/site-packages/matrix_synapse-$SYNAPSE_VERSION.dist-info" >/dev/null &&
+    compgen -G "$VENV/lib/python3*/site-packages/psycopg2_binary-$PSYCOPG2_VERSION.dist-info" >/dev/null &&
     [[ -x $PY ]]
 }
 
@@ -62,7 +68,7 @@ cmd_install() {
   python3 -m venv "$VENV"
   local log=$SYNAPSE_HOME/pip-install.log
   if ! "$PY" -m pip install -q --disable-pip-version-check "matrix-synapse==$SYNAPSE_VERSION" \
-    >"$log" 2>&1; then
+    "psycopg2-binary==$PSYCOPG2_VERSION" >"$log" 2>&1; then
     cat "$log" >&2
     die "pip install matrix-synapse==$SYNAPSE_VERSION failed (log: $log)"
   fi
@@ -74,7 +80,7 @@ cmd_install() {
 }
 
 # --- argument parsing for start/stop/restart -------------------------------------------------
-DIR='' PORT='' REGISTRATION='' SERVER_NAME=ferry.test WATCH_PID=''
+DIR='' PORT='' REGISTRATION='' SERVER_NAME=ferry.test WATCH_PID='' DATABASE_URL=''
 parse_args() {
   while (($#)); do
     case $1 in
@@ -83,6 +89,7 @@ parse_args() {
       --registration) REGISTRATION=${2:?--registration needs a value}; shift 2 ;;
       --server-name) SERVER_NAME=${2:?--server-name needs a value}; shift 2 ;;
       --watch-pid) WATCH_PID=${2:?--watch-pid needs a value}; shift 2 ;;
+      --database-url) DATABASE_URL=${2:?--database-url needs a value}; shift 2 ;;
       -h | --help) usage ;;
       *) die "unknown argument: $1" ;;
     esac
@@ -151,7 +158,7 @@ cmd_start() {
   # Re-applied on every start so a new port or registration path takes effect.
   "$PY" "$REPO_ROOT/scripts/synapse-config.py" --config "$config" --dir "$DIR" --port "$PORT" \
     --registration "$REGISTRATION" --server-name "$SERVER_NAME" \
-    --shared-secret-file "$DIR/shared-secret"
+    --shared-secret-file "$DIR/shared-secret" ${DATABASE_URL:+--database-url "$DATABASE_URL"}
 
   local t0 now
   t0=$(date +%s%N)

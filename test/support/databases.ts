@@ -20,14 +20,22 @@ function withDatabase(url: string, name: string): string {
 }
 
 /** Creates an empty PostgreSQL database; returns its URL and a function that drops it. */
-export async function createPostgresDatabase(): Promise<{
+/**
+ * A throwaway database. `synapse`: with the encoding and collation Synapse insists on (UTF8, C,
+ * from template0), for a test homeserver's own data.
+ */
+export async function createPostgresDatabase(opts: { synapse?: boolean } = {}): Promise<{
   url: string;
   drop: () => Promise<void>;
 }> {
   const name = `ferry_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
   await admin.connect();
-  await admin.query(`create database ${name}`);
+  await admin.query(
+    opts.synapse === true
+      ? `create database ${name} encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0`
+      : `create database ${name}`,
+  );
   await admin.end();
   return {
     url: withDatabase(ADMIN_DATABASE_URL, name),

@@ -1,6 +1,8 @@
 // Runs against a real Synapse started by scripts/synapse.sh (no mocks).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import pg from 'pg';
+import { createPostgresDatabase } from './databases.js';
 import { sharedSynapse, startSynapse, type SynapseHandle } from './synapse.js';
 
 let hs: SynapseHandle;
@@ -95,5 +97,30 @@ describe('sharedSynapse', () => {
     expect(a.dir).not.toBe(hs.dir);
     const res = await fetch(`${a.baseUrl}/_matrix/client/versions`);
     expect(res.status).toBe(200);
+  });
+
+  it('keeps its own data in PostgreSQL when given a database URL', async () => {
+    const db = await createPostgresDatabase({ synapse: true });
+    const onPg = await startSynapse({ databaseUrl: db.url });
+    try {
+      const res = await fetch(`${onPg.baseUrl}/_matrix/client/v3/createRoom`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${onPg.adminToken}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'stored in postgres' }),
+      });
+      expect(res.status).toBe(200);
+      const { room_id: roomId } = (await res.json()) as { room_id: string };
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        const rooms = await client.query<{ room_id: string }>('select room_id from rooms');
+        expect(rooms.rows.map((r) => r.room_id)).toContain(roomId);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await onPg.stop();
+      await db.drop();
+    }
   });
 });

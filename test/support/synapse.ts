@@ -42,6 +42,11 @@ export interface StartSynapseOptions {
   serverName?: string;
   /** Registration also claims every local user, non-exclusively (identity-mapping tests). */
   claimLocalUsers?: boolean;
+  /**
+   * Synapse's own database: PostgreSQL at this URL (created by the caller: UTF8, C collation,
+   * from template0; see `createSynapseDatabase`) instead of SQLite in `dir`.
+   */
+  databaseUrl?: string;
 }
 
 export interface SynapseHandle {
@@ -179,6 +184,7 @@ export async function startSynapse(opts: StartSynapseOptions = {}): Promise<Syna
     serverName,
     '--watch-pid',
     String(process.pid),
+    ...(opts.databaseUrl === undefined ? [] : ['--database-url', opts.databaseUrl]),
   ];
   await runScript(['start', ...startArgs]);
 
