@@ -1,13 +1,14 @@
 /**
  * Push benchmark: `npm run bench:push -- [--messages 3000] [--rooms 6] [--users 200]
  * [--concurrency 1,4] [--seed 1] [--json] [--database-url postgres://…/postgres] [--timeout 1800]
- * [--keep]`
+ * [--keep] [--synapse-db sqlite|postgres]`
  *
  * 1. Generates a synthetic Slack export (bench/generate-slack-export.ts; `--rooms`
  *    conversations, `--users` users) and ingests it once into a template PostgreSQL database
  *    (`openStore` + `ingest(slackExportItems(zip), store, {input})`). Not measured.
  * 2. For each concurrency N, with a fresh copy of that database (`create database … template`):
- *    - `push`: a fresh Synapse (scripts/synapse.sh via test/support/synapse.ts: SQLite, a fresh
+ *    - `push`: a fresh Synapse (scripts/synapse.sh via test/support/synapse.ts: SQLite, or with
+ *      `--synapse-db postgres` a fresh database on the same PostgreSQL server; a fresh
  *      `createRegistration` registration, user/alias prefix `_ferry_`, exclusive), then the real
  *      `push()` with concurrency N in a child process (peak RSS is that process's own);
  *    - `baseline`: another fresh Synapse, and bench/push-baseline.ts in a child process: the
@@ -135,6 +136,8 @@ interface Options {
   adminUrl: string;
   timeoutMs: number;
   keep: boolean;
+  /** Where each benchmark Synapse keeps its own data. */
+  synapseDb: 'sqlite' | 'postgres';
 }
 
 function parseOptions(): Options {
@@ -153,8 +156,13 @@ function parseOptions(): Options {
       },
       timeout: { type: 'string', default: '1800' },
       keep: { type: 'boolean', default: false },
+      'synapse-db': { type: 'string', default: 'sqlite' },
     },
   });
+  const synapseDb = values['synapse-db'];
+  if (synapseDb !== 'sqlite' && synapseDb !== 'postgres') {
+    throw new Error('--synapse-db must be sqlite or postgres');
+  }
   const positive = (name: string, v: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
@@ -170,6 +178,7 @@ function parseOptions(): Options {
     adminUrl: values['database-url'],
     timeoutMs: positive('timeout', values.timeout) * 1000,
     keep: values.keep,
+    synapseDb,
   };
 }
 
@@ -286,6 +295,8 @@ interface BenchReport {
     node: string;
     postgres: string;
     synapse: string;
+    /** Synapse's own database. */
+    synapseDb: 'sqlite' | 'postgres';
   };
   export: import('./generate-slack-export.js').GenerateResult;
   ingest: { ms: number; events: number };
@@ -353,9 +364,22 @@ async function ledgerPlan(
 
 let synapseVersion: string | undefined;
 
-async function withSynapse<T>(fn: (s: SynapseHandle) => Promise<T>): Promise<T> {
+async function withSynapse<T>(o: Options, fn: (s: SynapseHandle) => Promise<T>): Promise<T> {
   const { startSynapse } = await import('../test/support/synapse.js');
-  const synapse = await startSynapse();
+  let dbName: string | undefined;
+  if (o.synapseDb === 'postgres') {
+    dbName = `ferry_bench_synapse_${randomBytes(6).toString('hex')}`;
+    await adminQuery(
+      o.adminUrl,
+      `create database ${dbName} encoding 'UTF8' lc_collate 'C' lc_ctype 'C' template template0`,
+    );
+  }
+  const synapse = await startSynapse(
+    dbName === undefined ? {} : { databaseUrl: databaseUrl(o.adminUrl, dbName) },
+  ).catch(async (e: unknown) => {
+    if (dbName !== undefined) await adminQuery(o.adminUrl, `drop database ${dbName} with (force)`);
+    throw e;
+  });
   try {
     if (synapseVersion === undefined) {
       const res = await fetch(`${synapse.baseUrl}/_synapse/admin/v1/server_version`, {
@@ -366,6 +390,7 @@ async function withSynapse<T>(fn: (s: SynapseHandle) => Promise<T>): Promise<T> 
     return await fn(synapse);
   } finally {
     await synapse.stop();
+    if (dbName !== undefined) await adminQuery(o.adminUrl, `drop database ${dbName} with (force)`);
   }
 }
 
@@ -381,7 +406,7 @@ async function benchConcurrency(
   const load = new LoadSampler();
   try {
     log(`concurrency ${concurrency}: ferry push …`);
-    const pushFigures = await withSynapse(async (synapse) => {
+    const pushFigures = await withSynapse(o, async (synapse) => {
       const pid = synapsePid(synapse);
       const cpu0 = processCpuMs(pid);
       load.start();
@@ -434,7 +459,7 @@ async function benchConcurrency(
     log(`concurrency ${concurrency}: baseline (raw fetch loop) …`);
     const planFile = join(tmp, `plan-${concurrency}.json`);
     await writeFile(planFile, JSON.stringify(ledger.plan));
-    const baseFigures = await withSynapse(async (synapse) => {
+    const baseFigures = await withSynapse(o, async (synapse) => {
       const pid = synapsePid(synapse);
       const cpu0 = processCpuMs(pid);
       load.start();
@@ -570,7 +595,7 @@ function table(report: BenchReport): string {
       `push RSS after openStore ${mb(r.push.maxRssAfterOpenBytes)}, baseline RSS ${mb(r.baseline.maxRssBytes)}`,
   );
   return [
-    `machine: ${m.cpus} × ${m.cpuModel}, ${mb(m.memoryBytes)} RAM; Node ${m.node}; ${m.postgres}; Synapse ${m.synapse} (SQLite)`,
+    `machine: ${m.cpus} × ${m.cpuModel}, ${mb(m.memoryBytes)} RAM; Node ${m.node}; ${m.postgres}; Synapse ${m.synapse} (${m.synapseDb === 'postgres' ? 'PostgreSQL, same server' : 'SQLite'})`,
     `export: ${e.messages} messages, ${e.conversations} conversations, ${e.users} users; ingested ${report.ingest.events} events in ${sec(report.ingest.ms)} (not measured below)`,
     '',
     fmt(rows[0]!),
@@ -634,6 +659,7 @@ async function main(): Promise<void> {
         node: process.version,
         postgres: `PostgreSQL ${pgVersion}`,
         synapse: synapseVersion ?? 'unknown',
+        synapseDb: o.synapseDb,
       },
       export: generated,
       ingest: { ms: ingestMs, events: summary.added.events },
