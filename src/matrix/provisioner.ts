@@ -57,7 +57,7 @@ export class Provisioner {
     concurrency: number,
     onProgress?: (done: number, total: number) => void,
   ): Promise<{ created: number; existing: number }> {
-    const todo = await this.o.state.ghostsToProvision();
+    const todo = await this.o.state.ghostsToProvision(this.o.uploadAvatar !== undefined);
     const limit = pLimit(concurrency);
     let done = 0;
     let created = 0;
@@ -69,7 +69,7 @@ export class Provisioner {
           if (user === undefined) return;
           if (user.origin !== 'ghost') {
             // A mapped account belongs to a person: ferry neither registers nor changes it.
-            await this.o.state.recordGhost(key, user.mxid, true);
+            await this.o.state.recordGhost(key, user.mxid, true, true);
             return;
           }
           const localpart = user.mxid.slice(1, user.mxid.indexOf(':'));
@@ -87,7 +87,9 @@ export class Provisioner {
             if (mxc !== undefined)
               await this.o.client.setAvatarUrl(user.mxid, mxc as `mxc://${string}/${string}`);
           }
-          await this.o.state.recordGhost(key, user.mxid, true);
+          // Without downloads the avatar waits for a push that may fetch it.
+          const avatarDone = user.avatarUrl === undefined || this.o.uploadAvatar !== undefined;
+          await this.o.state.recordGhost(key, user.mxid, true, avatarDone);
           done += 1;
           onProgress?.(done, todo.length);
         }),

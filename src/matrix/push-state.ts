@@ -49,21 +49,37 @@ export class PushState {
 
   // ---- users ----
 
-  async ghostsToProvision(): Promise<{ key: UserKey; mxid: string | null }[]> {
+  /**
+   * Users never provisioned, or whose profile is unfinished; with `avatars` (downloads allowed)
+   * also those with a source avatar that no push could upload yet.
+   */
+  async ghostsToProvision(avatars = false): Promise<{ key: UserKey; mxid: string | null }[]> {
     return (await this.db('users as u')
       .leftJoin('matrix_users as m', 'm.user_key', 'u.key')
       .where((q) => {
         void q.whereNull('m.user_key').orWhere('m.profile_done', false);
+        if (avatars) {
+          void q.orWhere((a) => {
+            void a.where('m.avatar_done', false).whereNotNull('u.avatar_url');
+          });
+        }
       })
       .select('u.key as key', 'm.mxid as mxid')
       .orderBy('u.key')) as { key: UserKey; mxid: string | null }[];
   }
 
-  async recordGhost(user: UserKey, mxid: string, profileDone: boolean): Promise<void> {
+  /** `avatarDone`: the avatar was set, tried, or is not needed (no source avatar). */
+  async recordGhost(
+    user: UserKey,
+    mxid: string,
+    profileDone: boolean,
+    avatarDone: boolean,
+  ): Promise<void> {
+    const row = { mxid, profile_done: profileDone, avatar_done: avatarDone };
     await this.db('matrix_users')
-      .insert({ user_key: user, mxid, profile_done: profileDone })
+      .insert({ user_key: user, ...row })
       .onConflict('user_key')
-      .merge({ mxid, profile_done: profileDone, updated_at: this.db.fn.now() });
+      .merge({ ...row, updated_at: this.db.fn.now() });
   }
 
   // ---- rooms and leases ----

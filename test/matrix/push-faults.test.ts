@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/logger.js';
 import { IdentityMapper } from '../../src/mapping/identity.js';
 import { MatrixClient } from '../../src/matrix/client.js';
 import { push, type PushSummary } from '../../src/matrix/push.js';
-import type { RoomId } from '../../src/matrix/types.js';
+import type { RoomId, UserId } from '../../src/matrix/types.js';
 import { createTestStore, type TestStore } from '../support/databases.js';
 import {
   checkExactlyOnce,
@@ -316,6 +316,41 @@ describe('custom emoji from enrichment', () => {
         format: 'org.matrix.custom.html',
         formatted_body: `first <img data-mx-emoticon src="${parrot}" alt=":partyparrot:" title=":partyparrot:" height="32" /> \u{1F44D} :nobody:`,
       });
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('avatars', () => {
+  it('are added by a later push with downloads to ghosts provisioned without them', async () => {
+    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex');
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });
+      res.end(png);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const db = testStore.store.knex;
+      await db('users')
+        .whereIn('native_id', ['U01ALICE', 'U01BOB'])
+        .update({ avatar_url: db.raw(`'http://127.0.0.1:${port}/' || native_id || '.png'`) });
+      const avatarOf = (nativeId: string) =>
+        fake.users.get(identity.ghostUserId('slack', nativeId) as UserId)?.avatarUrl;
+
+      await expectComplete(await runPush());
+      expect(avatarOf('U01ALICE')).toBeUndefined();
+
+      await runPush({ allowDownload: true });
+      expect(avatarOf('U01ALICE')).toMatch(/^mxc:\/\//);
+      expect(avatarOf('U01BOB')).toMatch(/^mxc:\/\//);
+
+      // Done once: a further push with downloads looks at no profile again.
+      const before = fake.requests.length;
+      await runPush({ allowDownload: true });
+      const profileCalls = fake.requests.slice(before).filter((r) => r.path.includes('/profile/'));
+      expect(profileCalls).toEqual([]);
     } finally {
       server.close();
     }
