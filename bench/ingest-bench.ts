@@ -11,7 +11,8 @@
  *    write to a COPY text file. This gives the adapter-only throughput, and the input of the
  *    COPY baseline, so that the timed COPY measures loading only.
  * 3. For each backend, in a child process each (peak RSS is per run):
- *    - PostgreSQL first gets one untimed COPY (the server's WAL files exist after it);
+ *    - PostgreSQL first gets one untimed COPY (so that no measured run is the server's first big
+ *      load of the session);
  *    - `ingest`: the real `openStore` + `ingest(slackExportItems(zip, {workers}), store)` into
  *      a fresh database (PostgreSQL: a throwaway `ferry_bench_<random>` database, dropped
  *      after; PGlite: a temp folder), with `--workers` day-file workers (default: the CLI's);
@@ -277,8 +278,8 @@ async function benchBackend(
   let copy: RunReport;
   let storeOnly: RunReport;
   if (backend === 'postgres') {
-    // The server's first big load of a session creates its WAL segment files; later loads
-    // recycle them and run faster. One untimed COPY first puts every measured run on the same
+    // The server's first big load of a session ran ~15 % slower than later ones (probably
+    // because it creates its WAL segment files, which later loads recycle; not verified). One untimed COPY first puts every measured run on the same
     // footing (without it, whichever run came first paid about 15 % more).
     log(`postgres: warm-up COPY (not measured) …`);
     await withDatabase(o.adminUrl, (url) =>

@@ -262,15 +262,20 @@ describe('push under injected faults (fake homeserver)', () => {
   });
 });
 
+/** A loopback server answering every request with a tiny PNG (emoji images, avatars). */
+async function imageServer(): Promise<{ port: number; close: () => void }> {
+  const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex');
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });
+    res.end(png);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, close: () => server.close() };
+}
+
 describe('custom emoji from enrichment', () => {
   it('become an image pack on the workspace space, uploaded from their URLs, and show inline in text', async () => {
-    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex');
-    const server = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });
-      res.end(png);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
+    const { port, close } = await imageServer();
     try {
       const db = testStore.store.knex;
       await db('slack_custom_emoji').insert([
@@ -317,20 +322,14 @@ describe('custom emoji from enrichment', () => {
         formatted_body: `first <img data-mx-emoticon src="${parrot}" alt=":partyparrot:" title=":partyparrot:" height="32" /> \u{1F44D} :nobody:`,
       });
     } finally {
-      server.close();
+      close();
     }
   });
 });
 
 describe('avatars', () => {
   it('are added by a later push with downloads to ghosts provisioned without them', async () => {
-    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex');
-    const server = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });
-      res.end(png);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
+    const { port, close } = await imageServer();
     try {
       const db = testStore.store.knex;
       await db('users')
@@ -352,7 +351,7 @@ describe('avatars', () => {
       const profileCalls = fake.requests.slice(before).filter((r) => r.path.includes('/profile/'));
       expect(profileCalls).toEqual([]);
     } finally {
-      server.close();
+      close();
     }
   });
 });

@@ -7,7 +7,7 @@ import { FerryError } from '../../errors.js';
 import { transferable } from '../../workers/module-worker.js';
 import { dayFileOutput } from './day-file-output.js';
 import type { DayFileReply, DayFileWorkerInit, DayFileWorkerMessage } from './day-file-pool.js';
-import { mapDayFile, type DayFileEnv } from './slack-day-file.js';
+import { mapDayFile, type DayFileEnv, type DayFileJob } from './slack-day-file.js';
 import { RecordingUserRefs } from './slack-user-calls.js';
 import { SlackUserLookups } from './slack-users.js';
 
@@ -31,7 +31,7 @@ function start(init: DayFileWorkerInit): WorkerState {
 async function handle(
   state: WorkerState,
   id: number,
-  job: Extract<DayFileWorkerMessage, { type: 'file' }>['job'],
+  job: DayFileJob,
   bytes: Uint8Array,
 ): Promise<DayFileReply> {
   try {

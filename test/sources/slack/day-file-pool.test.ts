@@ -117,12 +117,18 @@ describe('Slack adapter with day-file workers', () => {
   });
 
   it('stops its workers when the consumer stops early', async () => {
+    // Each running worker holds a MessagePort in this process.
+    const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+    const before = ports();
     let seen = 0;
+    let during = 0;
     for await (const item of slackExportItems(LEGACY_ZIP, WORKERS)) {
       if (item.type === 'event_rows') seen += 1;
+      if (seen === 1) during = ports();
       if (seen === 2) break;
     }
     expect(seen).toBe(2);
-    // Reaching this line means the generator's cleanup (closing the pool) finished.
+    expect(during).toBe(before + 2);
+    expect(ports()).toBe(before);
   });
 });
