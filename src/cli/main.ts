@@ -12,6 +12,7 @@ import { openStore, type Store } from '../store/store.js';
 import { createCliLogger } from './cli-logger.js';
 import { runCheck } from './commands/check.js';
 import { runIngest } from './commands/ingest.js';
+import { renderSlackApiReport, runIngestSlackApi } from './commands/ingest-slack-api.js';
 import { renderEnrichSlackReport, runEnrichSlack } from './commands/enrich-slack.js';
 import { runPlan } from './commands/plan.js';
 import { runPush } from './commands/push.js';
@@ -33,6 +34,26 @@ function workerCount(value: string): number {
     throw new InvalidArgumentError('expected a whole number from 0 to 64');
   }
   return n;
+}
+
+function refetchDays(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 3650) {
+    throw new InvalidArgumentError('expected a number of days from 0 to 3650');
+  }
+  return n;
+}
+
+function tierLimits(value: string): Partial<Record<1 | 2 | 3 | 4, number>> {
+  const out: Partial<Record<1 | 2 | 3 | 4, number>> = {};
+  for (const part of value.split(',')) {
+    const match = /^\s*([1-4])\s*=\s*(\d+(?:\.\d+)?)\s*$/.exec(part);
+    if (match === null || Number(match[2]) <= 0) {
+      throw new InvalidArgumentError('expected tier=requests per minute pairs, e.g. 2=20,3=50');
+    }
+    out[Number(match[1]) as 1 | 2 | 3 | 4] = Number(match[2]);
+  }
+  return out;
 }
 
 interface GlobalOptions {
@@ -157,6 +178,46 @@ ingestCommand
       }),
     );
     print(opts.json === true, summary, () => renderIngestSummary(summary));
+  });
+
+ingestCommand
+  .command('slack-api')
+  .description(
+    'Ingest a live Slack workspace through the Web API (token in $SLACK_TOKEN); incremental and resumable',
+  )
+  .option('--api-url <url>', 'Web API base URL (a proxy, a test server)', 'https://slack.com/api/')
+  .option(
+    '--refetch-days <days>',
+    're-read this many days before each conversation’s watermark for edits, reactions and replies',
+    refetchDays,
+    7,
+  )
+  .option('--workspace-name <name>', 'name of the workspace space (default: team.info’s name)')
+  .option(
+    '--tier-limits <list>',
+    'requests per minute by Slack rate tier, e.g. 2=20,3=50,4=100 (default: Slack’s documented limits)',
+    tierLimits,
+  )
+  .option('--json', 'print the summary as JSON')
+  .action(async (opts) => {
+    const { globals, logger } = context();
+    const config = loadConfig(globals.config);
+    const report = await withStore(globals, logger, (store) =>
+      runIngestSlackApi(store, {
+        logger,
+        apiUrl: opts.apiUrl,
+        refetchDays: opts.refetchDays,
+        workspaceName: opts.workspaceName ?? config.slack.workspaceName,
+        tierLimits: opts.tierLimits,
+        progress: opts.json !== true,
+        onNotice: (message) => process.stderr.write(`ferry: warning: ${message}\n`),
+      }),
+    );
+    print(
+      opts.json === true,
+      report,
+      () => `${renderIngestSummary(report)}\n${renderSlackApiReport(report.api)}`,
+    );
   });
 
 ingestCommand

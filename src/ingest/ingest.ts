@@ -4,12 +4,18 @@
  * All of one ingest is one transaction: a failed or interrupted ingest leaves the store as it
  * was (only its `ingest_runs` row records the failure), and a repeated ingest of the same
  * export adds nothing, because every record is upserted by its stable key.
+ *
+ * Live sources (the Slack Web API) yield `checkpoint` items: each one ends a transaction, which
+ * commits the items before it together with the checkpoint's watermark (`onCheckpoint`), and
+ * the rest goes on in a new one. An interrupted ingest then keeps what was committed up to its
+ * last checkpoint; its `ingest_runs` row stays `running` (killed) or `failed`.
  */
 import type { Knex } from 'knex';
 import { FerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type {
+  ConversationWatermark,
   EventRows,
   MediaRecord,
   RoomRecord,
@@ -49,7 +55,12 @@ export interface IngestOptions {
   input: string;
   logger?: Logger;
   /** Called for each progress item of the adapter. */
-  onProgress?: (done: number, total: number, unit: 'entries' | 'bytes') => void;
+  onProgress?: (done: number, total: number, unit: 'entries' | 'bytes', label?: string) => void;
+  /**
+   * Writes a checkpoint's watermark inside the transaction that commits the items before it.
+   * Required when the source yields checkpoints.
+   */
+  onCheckpoint?: (trx: Knex.Transaction, watermark: ConversationWatermark) => Promise<void>;
   /** Events per batch statement (default 2000). */
   batchSize?: number;
 }
@@ -72,56 +83,16 @@ export async function ingest(
     events: zeroCounts(),
     files: zeroCounts(),
   };
+  const iterator = items[Symbol.asyncIterator]();
   try {
-    await store.knex.transaction(async (trx) => {
-      const batch = new Batch(
-        trx,
-        runId,
-        totals,
-        options.batchSize ?? 5000,
-        new EventCopyWriter(trx, runId, store.backend),
+    // One transaction per segment: the whole ingest, unless the source yields checkpoints.
+    for (let more = true; more; ) {
+      more = await store.knex.transaction((trx) =>
+        ingestSegment(trx, iterator, { runId, store, counter, totals, options }),
       );
-      try {
-        for await (const item of items) {
-          counter.add(item);
-          switch (item.type) {
-            case 'source':
-              await upsertSource(trx, item.source);
-              await trx('ingest_runs').where({ id: runId }).update({ source_key: item.source.key });
-              break;
-            case 'user':
-              batch.users.push(item.user);
-              break;
-            case 'room':
-              batch.rooms.push(item.room);
-              break;
-            case 'media':
-              batch.media.push(item.media);
-              break;
-            case 'event':
-              batch.events.push(item.event);
-              if (batch.eventCount >= batch.size) await batch.flush();
-              break;
-            case 'event_rows':
-              batch.addRows(item.rows);
-              if (batch.eventCount >= batch.size) await batch.flush();
-              break;
-            case 'skip':
-            case 'loss':
-              break;
-            case 'progress':
-              options.onProgress?.(item.done, item.total, item.unit);
-              break;
-          }
-        }
-        await batch.flush();
-      } finally {
-        // Never leave the transaction with a write still running on its connection.
-        await batch.drain();
-      }
-      await batch.finish();
-    });
+    }
   } catch (e) {
+    await iterator.return?.(undefined).catch(() => undefined);
     await store
       .knex('ingest_runs')
       .where({ id: runId })
@@ -142,6 +113,104 @@ export async function ingest(
     .update({ status: 'done', finished_at: store.knex.fn.now(), summary: JSON.stringify(summary) });
   logger.info({ run: runId, added: summary.added }, 'ingest finished');
   return summary;
+}
+
+interface SegmentContext {
+  runId: number;
+  store: Store;
+  counter: SummaryCounter;
+  totals: Record<keyof EntityCounts, UpsertCounts>;
+  options: IngestOptions;
+}
+
+/**
+ * Drains items into `trx` up to the next checkpoint (whose watermark is written in the same
+ * transaction) or the end of the stream. Returns whether items remain.
+ */
+async function ingestSegment(
+  trx: Knex.Transaction,
+  iterator: AsyncIterator<SourceItem>,
+  { runId, store, counter, totals, options }: SegmentContext,
+): Promise<boolean> {
+  const batch = new Batch(
+    trx,
+    runId,
+    totals,
+    options.batchSize ?? 5000,
+    new EventCopyWriter(trx, runId, store.backend),
+  );
+  let checkpoint: ConversationWatermark | undefined;
+  let more = true;
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true) {
+        more = false;
+        break;
+      }
+      const item = next.value;
+      counter.add(item);
+      if (item.type === 'checkpoint') {
+        checkpoint = item.watermark;
+        break;
+      }
+      await addItem(trx, batch, runId, item, options);
+    }
+    await batch.flush();
+  } finally {
+    // Never leave the transaction with a write still running on its connection.
+    await batch.drain();
+  }
+  await batch.finish();
+  if (checkpoint !== undefined) {
+    if (options.onCheckpoint === undefined) {
+      throw new Error('the source yielded a checkpoint but the ingest has no onCheckpoint');
+    }
+    await options.onCheckpoint(trx, checkpoint);
+  }
+  return more;
+}
+
+async function addItem(
+  trx: Knex.Transaction,
+  batch: Batch,
+  runId: number,
+  item: Exclude<SourceItem, { type: 'checkpoint' }>,
+  options: IngestOptions,
+): Promise<void> {
+  switch (item.type) {
+    case 'source':
+      await upsertSource(trx, item.source);
+      await trx('ingest_runs').where({ id: runId }).update({ source_key: item.source.key });
+      break;
+    case 'user':
+      batch.users.push(item.user);
+      break;
+    case 'room':
+      batch.rooms.push(item.room);
+      break;
+    case 'media':
+      batch.media.push(item.media);
+      break;
+    case 'event':
+      batch.events.push(item.event);
+      if (batch.eventCount >= batch.size) await batch.flush();
+      break;
+    case 'event_rows':
+      batch.addRows(item.rows);
+      if (batch.eventCount >= batch.size) await batch.flush();
+      break;
+    case 'skip':
+    case 'loss':
+      break;
+    case 'progress':
+      options.onProgress?.(item.done, item.total, item.unit, item.label);
+      break;
+    default: {
+      const never: never = item;
+      throw new Error(`unknown item ${JSON.stringify(never)}`);
+    }
+  }
 }
 
 function pick(

@@ -98,6 +98,7 @@ export class SummaryCounter {
         s.lost[item.reason] = (s.lost[item.reason] ?? 0) + (item.count ?? 1);
         break;
       case 'progress':
+      case 'checkpoint':
         break;
     }
   }

@@ -410,6 +410,8 @@ class StoreMediaResolver implements MediaResolver {
         const run = (await this.o
           .db('ingest_runs')
           .where({ source_key: source, status: 'done' })
+          // Live API runs (`ferry ingest slack-api`) have no archive: the export's is used.
+          .whereNot('input', 'like', 'slack-api:%')
           .orderBy('id', 'desc')
           .first('input')) as { input: string } | undefined;
         if (run === undefined) return undefined;

@@ -8,6 +8,7 @@
  */
 import type { MediaRecord, RoomRecord, SourceRecord, UserRecord } from './entities.js';
 import type { EventReportKind, TimelineEvent } from './events.js';
+import type { ConversationWatermark } from './watermark.js';
 
 /**
  * Why something in the input is not carried over. Closed so reports have stable keys; the
@@ -90,6 +91,12 @@ export type SourceItem =
   | { type: 'event_rows'; rows: EventRows }
   | SkipItem
   | LossItem
+  /**
+   * Everything yielded so far may be committed, together with this watermark (live sources
+   * only). The ingest commits at each checkpoint and starts a new transaction for what follows;
+   * adapters yield one only after every item the watermark covers (placeholder users included).
+   */
+  | { type: 'checkpoint'; watermark: ConversationWatermark }
   /** Progress hint: how much of the input has been read (entries or bytes). */
   | { type: 'progress'; done: number; total: number; unit: 'entries' | 'bytes'; label?: string };
 

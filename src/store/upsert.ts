@@ -148,7 +148,8 @@ const MEDIA_COLUMNS: readonly Column<MediaRecord>[] = [
   { name: 'title', type: 'text', value: (m) => opt(m.title) },
   { name: 'mimetype', type: 'text', value: (m) => opt(m.mimetype) },
   { name: 'size', type: 'bigint', value: (m) => opt(m.size) },
-  { name: 'local_path', type: 'text', value: (m) => opt(m.localPath) },
+  // An API ingest knows no archive path: it must not erase the export's.
+  { name: 'local_path', type: 'text', value: (m) => opt(m.localPath), keepWhenNull: true },
   // Export tokens in URLs change with every export; they are not a content change.
   { name: 'remote_url', type: 'text', value: (m) => opt(m.remoteUrl), compared: false },
   { name: 'width', type: 'integer', value: (m) => opt(m.width) },

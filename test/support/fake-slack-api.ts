@@ -25,8 +25,25 @@
  * Every request is recorded (`requests`) with method, path, arguments and whether the token
  * was right; the token itself is not recorded.
  *
- * NOT modelled: scopes, `team_id` on methods other than `users.list`, `include_locale`, other methods
- * (→ `unknown_method`), per-method rate tiers.
+ * - `team.info` → `{ok, team: {id, name, domain}}`.
+ * - Conversations (`conversations`, each with the `type` it is listed under): `conversations.list`
+ *   filters by `types` (comma-separated) and `exclude_archived`, pages with `limit`/`cursor`;
+ *   `conversations.members` pages through `members`.
+ * - `conversations.history` (`messages` by channel): top-level messages and broadcast replies
+ *   only, newest first; `latest` (default now) and `oldest` (default 0) bound them, exclusive
+ *   unless `inclusive`; as on Slack, with `oldest` but no `latest` the page holds the messages
+ *   closest to `oldest`. `has_more` and `response_metadata.next_cursor` page on. With
+ *   `limitedApp` every page is cut at 15 messages (the non-Marketplace app limit).
+ * - `conversations.replies` (`ts` of the root): the root first, then its replies in order,
+ *   paged like the history.
+ * - `pins.list` → `{ok, items: [{type: 'message', created, created_by, channel, message}]}`.
+ * - Errors on demand: `unreadable[channel] = 'not_in_channel' | 'channel_not_found' | …` for
+ *   history/replies/members/pins of that channel; `missingScopes[method] = scope` (or
+ *   `conversations.list:<type>`) → `{ok: false, error: 'missing_scope', needed}`.
+ * - `delayMs`: every API answer waits this long (a slow link, for kill -9 tests).
+ *
+ * NOT modelled: scope checks beyond `missingScopes`, `team_id` on methods other than
+ * `users.list`, `include_locale`, other methods (→ `unknown_method`), per-method rate tiers.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,6 +57,17 @@ export interface FakeSlackUser {
   team_id?: string;
   profile?: { email?: string; real_name?: string; display_name?: string };
 }
+
+/** A conversation as conversations.list returns it, and the listing it belongs to. */
+export interface FakeSlackConversation {
+  type: 'public_channel' | 'private_channel' | 'mpim' | 'im';
+  /** The conversation object (`id`, `name`, `is_archived`, …), without `members`. */
+  info: Record<string, unknown> & { id: string; is_archived?: boolean };
+  members: string[];
+  pins?: { ts: string; user?: string; created?: number }[];
+}
+
+export type FakeSlackMessage = Record<string, unknown> & { ts: string };
 
 export interface FakeSlackRequest {
   /** HTTP method. */
@@ -66,12 +94,25 @@ export interface FakeSlackOptions {
   files?: Record<string, Buffer>;
   /** Path under `/public/` → bytes. */
   publicFiles?: Record<string, Buffer>;
+  conversations?: FakeSlackConversation[];
+  /** Channel ID → every message of it (top level and replies), any order. */
+  messages?: Record<string, FakeSlackMessage[]>;
 }
 
 export class FakeSlackApi {
   readonly requests: FakeSlackRequest[] = [];
   users: FakeSlackUser[];
   emoji: Record<string, string>;
+  conversations: FakeSlackConversation[];
+  messages: Record<string, FakeSlackMessage[]>;
+  /** Channel ID → error code its history/replies/members/pins answer. */
+  unreadable: Record<string, string> = {};
+  /** Method (or `conversations.list:<type>`) → the scope it lacks. */
+  missingScopes: Record<string, string> = {};
+  /** Cut history/replies pages at 15 (non-Marketplace apps). */
+  limitedApp = false;
+  /** Delay of every API answer, ms. */
+  delayMs = 0;
   readonly #opts: FakeSlackOptions;
   readonly #server: http.Server;
   #rateLimited = 0;
@@ -83,6 +124,8 @@ export class FakeSlackApi {
     this.#opts = opts;
     this.users = opts.users ?? [];
     this.emoji = opts.emoji ?? {};
+    this.conversations = opts.conversations ?? [];
+    this.messages = opts.messages ?? {};
     this.#server = http.createServer((req, res) => {
       void this.#handle(req, res);
     });
@@ -165,6 +208,7 @@ export class FakeSlackApi {
       return file === undefined ? send(404, { ok: false }) : send(200, file);
     }
     if (!url.pathname.startsWith('/api/')) return send(404, { ok: false });
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
 
     if (this.#failing > 0) {
       this.#failing -= 1;
@@ -223,11 +267,125 @@ export class FakeSlackApi {
         });
       }
       case 'emoji.list':
+        if (this.missingScopes['emoji.list'] !== undefined)
+          return send(200, missingScope(this.missingScopes['emoji.list']));
         return send(200, { ok: true, emoji: this.emoji, cache_ts: 1700000000 });
+      case 'team.info':
+        return send(200, {
+          ok: true,
+          team: { id: teamId, name: this.#opts.teamName ?? 'Example', domain: 'example' },
+        });
       default:
-        return send(200, { ok: false, error: 'unknown_method' });
+        return send(200, this.#conversationMethod(url.pathname.slice('/api/'.length), args));
     }
   }
+
+  /** conversations.*, pins.list. */
+  #conversationMethod(method: string, args: Record<string, string>): unknown {
+    const needed = this.missingScopes[method];
+    if (needed !== undefined) return missingScope(needed);
+    const limit = Math.max(1, Number.parseInt(args.limit ?? '100', 10) || 100);
+    const start = args.cursor === undefined || args.cursor === '' ? 0 : decodeCursor(args.cursor);
+    const page = <T>(all: T[], max = limit) => {
+      const items = all.slice(start, start + max);
+      const more = start + max < all.length;
+      return { items, more, next_cursor: more ? encodeCursor(start + max) : '' };
+    };
+    if (method === 'conversations.list') {
+      const types = (args.types ?? 'public_channel').split(',').map((t) => t.trim());
+      for (const t of types) {
+        const scope = this.missingScopes[`conversations.list:${t}`];
+        if (scope !== undefined) return missingScope(scope);
+      }
+      const all = this.conversations
+        .filter((c) => types.includes(c.type))
+        .filter((c) => args.exclude_archived !== 'true' || c.info.is_archived !== true)
+        .map((c) => c.info);
+      const p = page(all);
+      return { ok: true, channels: p.items, response_metadata: { next_cursor: p.next_cursor } };
+    }
+    const channel = args.channel ?? '';
+    const conversation = this.conversations.find((c) => c.info.id === channel);
+    if (conversation === undefined) return { ok: false, error: 'channel_not_found' };
+    const refused = this.unreadable[channel];
+    if (refused !== undefined) return { ok: false, error: refused };
+    const messages = [...(this.messages[channel] ?? [])].sort((a, b) => tsCompare(a.ts, b.ts));
+    const cut = this.limitedApp ? Math.min(limit, 15) : limit;
+    switch (method) {
+      case 'conversations.members': {
+        const p = page(conversation.members);
+        return { ok: true, members: p.items, response_metadata: { next_cursor: p.next_cursor } };
+      }
+      case 'pins.list':
+        return {
+          ok: true,
+          items: (conversation.pins ?? []).map((pin) => ({
+            type: 'message',
+            created: pin.created,
+            created_by: pin.user,
+            channel,
+            message: messages.find((m) => m.ts === pin.ts) ?? { ts: pin.ts },
+          })),
+        };
+      case 'conversations.history': {
+        const inclusive = args.inclusive === 'true' || args.inclusive === '1';
+        const latest = args.latest;
+        const oldest = args.oldest ?? '0';
+        const inRange = messages.filter((m) => {
+          const isReply =
+            m.thread_ts !== undefined &&
+            m.thread_ts !== m.ts &&
+            m.subtype !== 'thread_broadcast';
+          if (isReply) return false;
+          const aboveOldest = inclusive ? tsCompare(m.ts, oldest) >= 0 : tsCompare(m.ts, oldest) > 0;
+          const belowLatest =
+            latest === undefined ||
+            (inclusive ? tsCompare(m.ts, latest) <= 0 : tsCompare(m.ts, latest) < 0);
+          return aboveOldest && belowLatest;
+        });
+        // Slack: with `oldest` alone the page is the messages closest to `oldest`.
+        const ordered =
+          latest === undefined && args.oldest !== undefined ? inRange : [...inRange].reverse();
+        const p = page(ordered, cut);
+        const items =
+          latest === undefined && args.oldest !== undefined ? [...p.items].reverse() : p.items;
+        return {
+          ok: true,
+          messages: items,
+          has_more: p.more,
+          pin_count: conversation.pins?.length ?? 0,
+          response_metadata: { next_cursor: p.next_cursor },
+        };
+      }
+      case 'conversations.replies': {
+        const ts = args.ts ?? '';
+        const root = messages.find((m) => m.ts === ts);
+        if (root === undefined) return { ok: false, error: 'thread_not_found' };
+        const thread = [root, ...messages.filter((m) => m.thread_ts === ts && m.ts !== ts)];
+        const p = page(thread, cut);
+        return {
+          ok: true,
+          messages: p.items,
+          has_more: p.more,
+          response_metadata: { next_cursor: p.next_cursor },
+        };
+      }
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  }
+}
+
+function missingScope(needed: string): unknown {
+  return { ok: false, error: 'missing_scope', needed, provided: 'identify' };
+}
+
+function tsCompare(a: string, b: string): number {
+  const [as = '0', af = ''] = a.split('.');
+  const [bs = '0', bf = ''] = b.split('.');
+  const am = BigInt(as) * 1_000_000n + BigInt(af.padEnd(6, '0').slice(0, 6) || '0');
+  const bm = BigInt(bs) * 1_000_000n + BigInt(bf.padEnd(6, '0').slice(0, 6) || '0');
+  return am < bm ? -1 : am > bm ? 1 : 0;
 }
 
 const encodeCursor = (offset: number): string => Buffer.from(`offset:${offset}`).toString('base64');

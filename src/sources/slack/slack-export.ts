@@ -359,7 +359,7 @@ function userFilesOf(reader: ArchiveReader, root: ExportRoot): string[] {
   return [];
 }
 
-function* indexPinEvents(
+export function* indexPinEvents(
   raw: unknown,
   room: RoomRecord,
   source: SourceKey,

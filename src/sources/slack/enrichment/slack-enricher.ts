@@ -293,7 +293,7 @@ function slackError(method: string, e: unknown): FerryError {
 }
 
 /** `@slack/web-api`'s logger contract, forwarded (redacted) into ours. */
-function slackLogger(logger: Logger, token: string): SlackLogger {
+export function slackLogger(logger: Logger, token: string): SlackLogger {
   let level = LogLevel.DEBUG;
   // Belt and braces: tokens that do not look like `xox…` are removed literally too.
   const text = (msg: unknown[]): string =>
