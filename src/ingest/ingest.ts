@@ -86,7 +86,7 @@ export async function ingest(
   const iterator = items[Symbol.asyncIterator]();
   try {
     // One transaction per segment: the whole ingest, unless the source yields checkpoints.
-    for (let more = true; more; ) {
+    for (let more = true; more;) {
       more = await store.knex.transaction((trx) =>
         ingestSegment(trx, iterator, { runId, store, counter, totals, options }),
       );

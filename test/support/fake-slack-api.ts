@@ -40,7 +40,9 @@
  * - Errors on demand: `unreadable[channel] = 'not_in_channel' | 'channel_not_found' | …` for
  *   history/replies/members/pins of that channel; `missingScopes[method] = scope` (or
  *   `conversations.list:<type>`) → `{ok: false, error: 'missing_scope', needed}`.
- * - `delayMs`: every API answer waits this long (a slow link, for kill -9 tests).
+ * - `delayMs`: every API answer waits this long (a slow link, for kill -9 tests); `pageCap`
+ *   cuts history/replies pages shorter than `limit` (Slack may); `failAfterHistoryCalls`
+ *   answers HTTP 500 to everything after that many history calls (a crash mid-fetch).
  *
  * NOT modelled: scope checks beyond `missingScopes`, `team_id` on methods other than
  * `users.list`, `include_locale`, other methods (→ `unknown_method`), per-method rate tiers.
@@ -113,6 +115,10 @@ export class FakeSlackApi {
   limitedApp = false;
   /** Delay of every API answer, ms. */
   delayMs = 0;
+  /** History/replies pages hold at most this many messages (Slack may return fewer than `limit`). */
+  pageCap = Infinity;
+  /** After this many conversations.history calls every API call answers HTTP 500. */
+  failAfterHistoryCalls = Infinity;
   readonly #opts: FakeSlackOptions;
   readonly #server: http.Server;
   #rateLimited = 0;
@@ -209,6 +215,8 @@ export class FakeSlackApi {
     }
     if (!url.pathname.startsWith('/api/')) return send(404, { ok: false });
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.calls('conversations.history').length > this.failAfterHistoryCalls)
+      return send(500, { ok: false, error: 'fatal_error' });
 
     if (this.#failing > 0) {
       this.#failing -= 1;
@@ -310,7 +318,7 @@ export class FakeSlackApi {
     const refused = this.unreadable[channel];
     if (refused !== undefined) return { ok: false, error: refused };
     const messages = [...(this.messages[channel] ?? [])].sort((a, b) => tsCompare(a.ts, b.ts));
-    const cut = this.limitedApp ? Math.min(limit, 15) : limit;
+    const cut = Math.min(this.limitedApp ? Math.min(limit, 15) : limit, this.pageCap);
     switch (method) {
       case 'conversations.members': {
         const p = page(conversation.members);
@@ -333,11 +341,11 @@ export class FakeSlackApi {
         const oldest = args.oldest ?? '0';
         const inRange = messages.filter((m) => {
           const isReply =
-            m.thread_ts !== undefined &&
-            m.thread_ts !== m.ts &&
-            m.subtype !== 'thread_broadcast';
+            m.thread_ts !== undefined && m.thread_ts !== m.ts && m.subtype !== 'thread_broadcast';
           if (isReply) return false;
-          const aboveOldest = inclusive ? tsCompare(m.ts, oldest) >= 0 : tsCompare(m.ts, oldest) > 0;
+          const aboveOldest = inclusive
+            ? tsCompare(m.ts, oldest) >= 0
+            : tsCompare(m.ts, oldest) > 0;
           const belowLatest =
             latest === undefined ||
             (inclusive ? tsCompare(m.ts, latest) <= 0 : tsCompare(m.ts, latest) < 0);

@@ -32,7 +32,8 @@ export function fakeWorkspaceFromExport(
     for (const entry of JSON.parse(readFileSync(join(dir, file), 'utf8')) as Raw[]) {
       const id = String(entry.id);
       const { members, pins, ...info } = entry;
-      const listedType = type === 'public_channel' && entry.is_private === true ? 'private_channel' : type;
+      const listedType =
+        type === 'public_channel' && entry.is_private === true ? 'private_channel' : type;
       conversations.push({
         type: listedType,
         info: { ...info, id, ...(type === 'im' ? { is_im: true } : {}) },
@@ -45,13 +46,19 @@ export function fakeWorkspaceFromExport(
             }))
           : [],
       });
-      const folder = join(dir, type === 'im' ? id : String(entry.name ?? id));
+      const folder = join(
+        dir,
+        type === 'im' ? id : typeof entry.name === 'string' ? entry.name : id,
+      );
       const list: FakeSlackMessage[] = [];
       if (existsSync(folder)) {
-        for (const day of readdirSync(folder).filter((f) => /^\d{4}-\d{2}-\d{2}\.json$/.test(f)).sort()) {
+        for (const day of readdirSync(folder)
+          .filter((f) => /^\d{4}-\d{2}-\d{2}\.json$/.test(f))
+          .sort()) {
           const parsed = JSON.parse(readFileSync(join(folder, day), 'utf8')) as unknown;
           if (!Array.isArray(parsed)) continue;
-          for (const m of parsed as Raw[]) if (typeof m.ts === 'string') list.push(m as FakeSlackMessage);
+          for (const m of parsed as Raw[])
+            if (typeof m.ts === 'string') list.push(m as FakeSlackMessage);
         }
       }
       messages[id] = list;

@@ -19,7 +19,11 @@ import type { Logger } from '../../logger.js';
 import { redactUrl } from '../../redact.js';
 import { storeCustomEmoji } from '../../sources/slack/enrichment/enrichment-store.js';
 import { resolveEmojiAliases } from '../../sources/slack/enrichment/slack-enricher.js';
-import { SlackApiSource, type SlackApiReport, type SlackTier } from '../../sources/slack-api/index.js';
+import {
+  SlackApiSource,
+  type SlackApiReport,
+  type SlackTier,
+} from '../../sources/slack-api/index.js';
 import { DEFAULT_SLACK_API_URL } from '../../sources/slack-api/slack-api-client.js';
 import type { RetryOptions } from '@slack/web-api';
 import {
@@ -93,7 +97,10 @@ export async function runIngestSlackApi(
 
 function withSlash(url: string): string {
   if (!/^https?:\/\//.test(url)) {
-    throw new FerryError('config_invalid', `--api-url must be an http(s) URL (got ${redactUrl(url)})`);
+    throw new FerryError(
+      'config_invalid',
+      `--api-url must be an http(s) URL (got ${redactUrl(url)})`,
+    );
   }
   return url.endsWith('/') ? url : `${url}/`;
 }

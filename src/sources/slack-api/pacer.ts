@@ -9,7 +9,12 @@
 export type SlackTier = 1 | 2 | 3 | 4;
 
 /** Requests per minute per tier, as Slack documents them. */
-export const SLACK_TIER_LIMITS: Readonly<Record<SlackTier, number>> = { 1: 1, 2: 20, 3: 50, 4: 100 };
+export const SLACK_TIER_LIMITS: Readonly<Record<SlackTier, number>> = {
+  1: 1,
+  2: 20,
+  3: 50,
+  4: 100,
+};
 
 /**
  * The tier of each method ferry calls, from each method's reference page. `auth.test` is

@@ -51,8 +51,7 @@ const TOKEN_ERRORS = new Set([
 ]);
 
 export type SlackCallResult =
-  | { ok: true; data: Record<string, unknown> }
-  | { ok: false; error: string; needed?: string };
+  { ok: true; data: Record<string, unknown> } | { ok: false; error: string; needed?: string };
 
 export interface SlackApiClientOptions {
   token: string;

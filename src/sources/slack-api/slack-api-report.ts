@@ -2,11 +2,7 @@
 
 /** Why a conversation (or a whole method) could not be read; counted, never a failure. */
 export type SlackUnreadableReason =
-  | 'missing_scope'
-  | 'not_in_channel'
-  | 'channel_not_found'
-  | 'access_denied'
-  | 'other';
+  'missing_scope' | 'not_in_channel' | 'channel_not_found' | 'access_denied' | 'other';
 
 export interface SlackApiReport {
   team_id: string;
@@ -18,7 +14,12 @@ export interface SlackApiReport {
     unreadable: Partial<Record<SlackUnreadableReason, number>>;
   };
   /** Conversations (or `method` calls) that could not be read, with the reason and Slack's code. */
-  unreadable: { conversation: string; method: string; reason: SlackUnreadableReason; error: string }[];
+  unreadable: {
+    conversation: string;
+    method: string;
+    reason: SlackUnreadableReason;
+    error: string;
+  }[];
   /** Scopes Slack said were needed (`needed` of missing_scope answers). */
   missing_scopes: string[];
   /** Messages read (history and thread replies, before mapping). */

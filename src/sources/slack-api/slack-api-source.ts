@@ -371,10 +371,7 @@ export class SlackApiSource {
     this.#o.onNotice?.(message);
   }
 
-  async *#placeholders(
-    users: SlackPlaceholderCollector,
-    source: SourceKey,
-  ): AsyncGenerator<SourceItem> {
+  *#placeholders(users: SlackPlaceholderCollector, source: SourceKey): Generator<SourceItem> {
     if (users.version === this.#placeholdersSeen) return;
     this.#placeholdersSeen = users.version;
     for (const user of users.records(source)) yield { type: 'user', user };

@@ -71,11 +71,19 @@ function bigChannel(id: string, n: number, start = 1_709_000_000): FakeSlackMess
       user: 'U01ALICE',
       text: `message ${i}`,
       ts,
-      ...(root ? { thread_ts: ts, reply_count: 2, latest_reply: `${start + i * 60 + 2}.000100` } : {}),
+      ...(root
+        ? { thread_ts: ts, reply_count: 2, latest_reply: `${start + i * 60 + 2}.000100` }
+        : {}),
     });
     if (root) {
       for (const r of [1, 2])
-        out.push({ type: 'message', user: 'U01BOB', text: `reply ${r} to ${i}`, ts: `${start + i * 60 + r}.000100`, thread_ts: ts });
+        out.push({
+          type: 'message',
+          user: 'U01BOB',
+          text: `reply ${r} to ${i}`,
+          ts: `${start + i * 60 + r}.000100`,
+          thread_ts: ts,
+        });
     }
   }
   return out;
@@ -105,7 +113,9 @@ describe('ferry ingest slack-api', () => {
     const api = await storedEvents();
     const other = await createTestStore('postgres');
     try {
-      await ingest(slackExportItems(MODERN, { workspaceName: 'modern' }), other.store, { input: MODERN });
+      await ingest(slackExportItems(MODERN, { workspaceName: 'modern' }), other.store, {
+        input: MODERN,
+      });
       const rows = (await other.store.knex('events').select('key')) as { key: string }[];
       // The export's one reply whose root is not in the export: the API only reaches replies
       // through their root (conversations.replies), and the fake has no such root.
@@ -125,7 +135,12 @@ describe('ferry ingest slack-api', () => {
   it('a rerun reads only newer messages (refetch 0) and stores the new one', async () => {
     await apiIngest();
     const before = fake.calls('conversations.history').length;
-    fake.messages.C01GENERAL?.push({ type: 'message', user: 'U01BOB', text: 'late news', ts: '1709400000.000100' });
+    fake.messages.C01GENERAL?.push({
+      type: 'message',
+      user: 'U01BOB',
+      text: 'late news',
+      ts: '1709400000.000100',
+    });
     const second = await apiIngest({ refetchDays: 0 });
     expect(second.added.events).toBe(1);
     const calls = fake.calls('conversations.history').slice(before);
@@ -140,22 +155,34 @@ describe('ferry ingest slack-api', () => {
   it('the trailing window re-reads edits and new thread replies', async () => {
     await apiIngest();
     const general = fake.messages.C01GENERAL ?? [];
-    const target = general.find((m) => m.thread_ts === undefined && typeof m.text === 'string' && m.subtype === undefined);
+    const target = general.find(
+      (m) => m.thread_ts === undefined && typeof m.text === 'string' && m.subtype === undefined,
+    );
     expect(target).toBeDefined();
     if (target === undefined) return;
     target.text = 'edited text';
     target.edited = { user: target.user, ts: String(Number(target.ts) + 5) };
     const second = await apiIngest({ refetchDays: 3650 });
     expect(second.updated.events).toBeGreaterThanOrEqual(1);
-    const row = (await t.store.knex('events').where({ key: `slack:C01GENERAL:${target.ts}` }).first('payload')) as { payload: { content?: { text?: string } } };
+    const row = (await t.store
+      .knex('events')
+      .where({ key: `slack:C01GENERAL:${target.ts}` })
+      .first('payload')) as { payload: { content?: { text?: string } } };
     expect(JSON.stringify(row.payload)).toContain('edited text');
   });
 
   it('pages: a checkpoint per page, watermark at the newest message, threads included', async () => {
     fake.messages.C01GENERAL = bigChannel('C01GENERAL', 120);
-    fake.limitedApp = false;
+    fake.pageCap = 25;
     const report = await apiIngest();
-    const count = (await t.store.knex('events').where('room_key', 'slack:C01GENERAL').count('* as n')) as { n: string | number }[];
+    const pages = fake
+      .calls('conversations.history')
+      .filter((c) => c.args.channel === 'C01GENERAL');
+    expect(pages.length).toBe(5);
+    const count = (await t.store
+      .knex('events')
+      .where('room_key', 'slack:C01GENERAL')
+      .count('* as n')) as { n: string | number }[];
     expect(Number(count[0]?.n)).toBeGreaterThanOrEqual(120 + 24);
     expect(report.api.threads).toBeGreaterThanOrEqual(12);
     const marks = await readSlackApiWatermarks(t.store.knex);
@@ -163,6 +190,74 @@ describe('ferry ingest slack-api', () => {
       complete: `${1_709_000_000 + 119 * 60}.000100`,
       pass: undefined,
     });
+  });
+
+  it('a run that fails mid-fetch keeps its committed pages; the rerun resumes at the low point and ends equal to an uninterrupted run', async () => {
+    const channel = bigChannel('C01GENERAL', 200);
+    fake.messages.C01GENERAL = channel;
+    fake.pageCap = 30;
+    // Reference: an uninterrupted run into another store.
+    const reference = await createTestStore('postgres');
+    const refFake = await new FakeSlackApi({
+      token: TOKEN,
+      teamId: 'T01TEAM',
+      ...fakeWorkspaceFromExport(MODERN),
+    }).start();
+    refFake.messages.C01GENERAL = channel;
+    refFake.pageCap = 30;
+    try {
+      await runIngestSlackApi(reference.store, {
+        logger: silentLogger,
+        apiUrl: refFake.apiUrl,
+        env: { SLACK_TOKEN: TOKEN },
+        tierLimits: FAST,
+        retryConfig: FAST_RETRY,
+        workspaceName: 'modern',
+        progress: false,
+      });
+      const generalFirst = fake.conversations.findIndex((c) => c.info.id === 'C01GENERAL');
+      expect(generalFirst).toBeGreaterThanOrEqual(0);
+      // Fail after the third page of general (channels are read first, general first).
+      fake.failAfterHistoryCalls = 3;
+      const failed = await apiIngest().catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(FerryError);
+      const mark = (await readSlackApiWatermarks(t.store.knex))
+        .get('slack:T01TEAM')
+        ?.get('C01GENERAL');
+      expect(mark?.pass).toBeDefined();
+      expect(mark?.complete).toBeUndefined();
+      const stored = (await t.store
+        .knex('events')
+        .where('room_key', 'slack:C01GENERAL')
+        .count('* as n')) as { n: string | number }[];
+      expect(Number(stored[0]?.n)).toBeGreaterThan(0);
+
+      fake.failAfterHistoryCalls = Infinity;
+      const before = fake.calls('conversations.history').length;
+      await apiIngest();
+      const resumed = fake
+        .calls('conversations.history')
+        .slice(before)
+        .find((c) => c.args.channel === 'C01GENERAL');
+      expect(resumed?.args.latest).toBe(mark?.pass?.low);
+      const rows = (await reference.store.knex('events').select('key', 'order_key', 'payload')) as {
+        key: string;
+        order_key: string;
+        payload: unknown;
+      }[];
+      const expected = new Map(rows.map((r) => [r.key, JSON.stringify([r.order_key, r.payload])]));
+      const got = (await t.store.knex('events').select('key', 'order_key', 'payload')) as {
+        key: string;
+        order_key: string;
+        payload: unknown;
+      }[];
+      expect(new Map(got.map((r) => [r.key, JSON.stringify([r.order_key, r.payload])]))).toEqual(
+        expected,
+      );
+    } finally {
+      await refFake.stop();
+      await reference.dispose();
+    }
   });
 
   it('the non-Marketplace limit (pages cut at 15 with has_more) is detected and said, and the fetch completes', async () => {
@@ -173,9 +268,14 @@ describe('ferry ingest slack-api', () => {
     const report = await apiIngest({ onNotice: (m) => notices.push(m) });
     expect(report.api.limited_app).toBe(true);
     expect(notices.join('\n')).toMatch(/Marketplace/);
-    const count = (await t.store.knex('events').where('room_key', 'slack:C01GENERAL').count('* as n')) as { n: string | number }[];
+    const count = (await t.store
+      .knex('events')
+      .where('room_key', 'slack:C01GENERAL')
+      .count('* as n')) as { n: string | number }[];
     expect(Number(count[0]?.n)).toBe(40 + 8);
-    const pages = fake.calls('conversations.history').filter((c) => c.args.channel === 'C01GENERAL');
+    const pages = fake
+      .calls('conversations.history')
+      .filter((c) => c.args.channel === 'C01GENERAL');
     expect(pages.length).toBeGreaterThanOrEqual(3);
     expect(pages.slice(1).every((c) => c.args.limit === '15')).toBe(true);
   });
@@ -188,7 +288,9 @@ describe('ferry ingest slack-api', () => {
     const report = await apiIngest();
     expect(report.api.conversations.unreadable).toMatchObject({ not_in_channel: 1 });
     expect(report.api.missing_scopes).toEqual(expect.arrayContaining(['im:read', 'emoji:read']));
-    expect(report.api.unreadable.map((u) => u.reason)).toEqual(expect.arrayContaining(['missing_scope', 'not_in_channel']));
+    expect(report.api.unreadable.map((u) => u.reason)).toEqual(
+      expect.arrayContaining(['missing_scope', 'not_in_channel']),
+    );
     expect(report.api.emoji).toBeNull();
     expect(report.added.events).toBeGreaterThan(0);
   });
