@@ -41,7 +41,7 @@ import { assertNever } from '../model/events.js';
 import { emojiFromShortcode } from '../mapping/emoji.js';
 import { escapeHtml, sanitizeMatrixHtml } from '../mapping/matrix-html.js';
 import { slackMessageToMatrix, type MentionResolver } from '../mapping/slack-format.js';
-import { isMatrixEventId } from '../sources/matrix-keys.js';
+import { isMatrixEventId } from '../model/matrix-keys.js';
 import { contentBytes, MAX_CONTENT_BYTES, splitJsonText } from './content-size.js';
 
 /** Content key that carries ferry's provenance in every event it sends (used to reconcile after a crash). */

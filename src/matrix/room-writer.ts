@@ -18,10 +18,10 @@ import type {
   TimelineEvent,
   UserKey,
 } from '../model/index.js';
-import { eventFromRow, type EventRow } from '../store/event-payload.js';
+import { eventFromRow, type EventRow } from '../model/event-payload.js';
 import type { MatrixClient } from './client.js';
 import { MatrixHttpError, MatrixNetworkError } from './client-errors.js';
-import { matrixEventKey } from '../sources/matrix-keys.js';
+import { matrixEventKey } from '../model/matrix-keys.js';
 import {
   eventToMatrix,
   linkedEventIds,

@@ -27,7 +27,7 @@ import {
   matrixMediaKey,
   matrixOrder,
   matrixUserKey,
-} from '../matrix-keys.js';
+} from '../../model/matrix-keys.js';
 import type {
   AttachmentFolder,
   AttachmentQuery,

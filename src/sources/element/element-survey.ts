@@ -9,7 +9,12 @@
  * so memory grows with the number of people, not of events.
  */
 import type { RoomKind, RoomRecord, SourceKey, UserRecord } from '../../model/index.js';
-import { isMatrixUserId, matrixLocalpart, matrixRoomKey, matrixUserKey } from '../matrix-keys.js';
+import {
+  isMatrixUserId,
+  matrixLocalpart,
+  matrixRoomKey,
+  matrixUserKey,
+} from '../../model/matrix-keys.js';
 import type { ElementAttachments } from './element-attachments.js';
 import { attachmentQueryOf, bundledEdit, eventHeader, threadRootOf } from './element-events.js';
 import { nonEmpty, obj, str } from './json-guards.js';

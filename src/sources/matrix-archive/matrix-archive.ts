@@ -22,7 +22,7 @@ import {
   type UserKey,
   type UserRecord,
 } from '../../model/index.js';
-import { matrixLocalpart, matrixRoomKey, matrixUserKey } from '../matrix-keys.js';
+import { matrixLocalpart, matrixRoomKey, matrixUserKey } from '../../model/matrix-keys.js';
 import {
   detectForm,
   isObject,

@@ -24,7 +24,7 @@ import {
   matrixEventKey,
   matrixMediaKey,
   matrixOrder,
-} from '../matrix-keys.js';
+} from '../../model/matrix-keys.js';
 import { isObject, type ArchiveEvent, type JsonObject } from './archive-records.js';
 import { mxcFromUrl } from './media-url.js';
 

@@ -14,9 +14,9 @@ import { FerryError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { silentLogger } from '../../logger.js';
 import type { EventKey, RoomKey, RoomRecord, SourceItem, SourceKey } from '../../model/index.js';
-import type { ArchiveReader } from '../archive/archive-reader.js';
-import { readAhead } from '../archive/read-ahead.js';
-import { jsonArrayEntry } from '../json-reader.js';
+import type { ArchiveReader } from '../../archive/archive-reader.js';
+import { readAhead } from '../../archive/read-ahead.js';
+import { jsonArrayEntry } from '../../archive/json-reader.js';
 import {
   SLACK_INDEX_FILES,
   slackConversation,

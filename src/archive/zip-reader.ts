@@ -13,8 +13,8 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import { crc32, inflateRaw } from 'node:zlib';
 import yauzl from 'yauzl';
-import { FerryError } from '../../errors.js';
-import type { ArchiveEntry, ArchiveReader } from './archive-reader.js';
+import { FerryError } from '../errors.js';
+import type { ArchiveEntry, ArchiveReader } from './archive.js';
 import { FdReader } from './fd-reader.js';
 import { errorText, hasZipSignature, isErrnoCode, type ReaderContext } from './helpers.js';
 import {

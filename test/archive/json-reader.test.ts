@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FerryError } from '../../src/errors.js';
-import { openArchive } from '../../src/sources/archive/archive-reader.js';
-import type { ArchiveReader } from '../../src/sources/archive/archive-reader.js';
-import { jsonArrayEntry } from '../../src/sources/json-reader.js';
+import { openArchive } from '../../src/archive/archive-reader.js';
+import type { ArchiveReader } from '../../src/archive/archive-reader.js';
+import { jsonArrayEntry } from '../../src/archive/json-reader.js';
 import { buildZip } from '../support/zip-builder.js';
 
 const users = [{ id: 'U1', name: 'ünïcödé' }, { id: 'U2' }, 3, null];

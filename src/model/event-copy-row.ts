@@ -2,8 +2,12 @@
  * One event as a line of PostgreSQL's COPY text format: the columns of `events` that a model
  * event fills, in EVENT_COPY_COLUMNS order. Shared by the direct COPY, the staging table and
  * the ingest benchmark's baseline, so that all three load byte-identical rows.
+ *
+ * It lives in the model because it is part of the contract between sources and the store: a
+ * source may hand over events already serialised (`event_rows`, mapped in a worker thread so
+ * that the ingest's main thread only forwards bytes), and this is their format.
  */
-import type { TimelineEvent } from '../model/index.js';
+import { reportKindOf, type EventRows, type TimelineEvent } from './index.js';
 import { eventPayload } from './event-payload.js';
 
 /** Columns of `events` filled from a model event, in COPY order. */
@@ -75,4 +79,29 @@ export function eventCopyLine(e: TimelineEvent, tail: string): string {
     tail +
     '\n'
   );
+}
+
+/** Serialises events (in order) and the figures the summary counts of them. */
+export function encodeEventRows(events: readonly TimelineEvent[]): EventRows {
+  const kinds: EventRows['kinds'] = {};
+  let threadReplies = 0;
+  let minTs = Number.POSITIVE_INFINITY;
+  let maxTs = Number.NEGATIVE_INFINITY;
+  let text = '';
+  for (const e of events) {
+    text += eventCopyLine(e, '');
+    const kind = reportKindOf(e);
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+    if (e.thread !== undefined && e.thread.root !== e.key) threadReplies += 1;
+    if (e.ts < minTs) minTs = e.ts;
+    if (e.ts > maxTs) maxTs = e.ts;
+  }
+  return {
+    data: Buffer.from(text, 'utf8'),
+    count: events.length,
+    kinds,
+    threadReplies,
+    minTs,
+    maxTs,
+  };
 }

@@ -6,7 +6,7 @@ import {
   detectRoot,
   isJunkPath,
   printableName,
-} from '../../../src/sources/archive/entry-index.js';
+} from '../../src/archive/entry-index.js';
 
 describe('decodeEntryName', () => {
   it('decodes valid UTF-8 and normalises to NFC', () => {

@@ -32,7 +32,7 @@ import {
   type OrderKey,
   type RoomKey,
   type UserKey,
-} from '../model/index.js';
+} from './index.js';
 
 /** `!room:server` → `matrix:!room:server`. */
 export const matrixRoomKey = (roomId: string): RoomKey => roomKey(`matrix:${roomId}`);

@@ -5,7 +5,7 @@
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { verifier } from 'stream-json/utils/verifier.js';
 import { FerryError } from '../errors.js';
-import type { ArchiveReader } from './archive/archive-reader.js';
+import type { ArchiveReader } from './archive.js';
 
 /** Parses a whole entry (small files: Slack day files, index files). */
 export async function parseJsonEntry(

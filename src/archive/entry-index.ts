@@ -2,8 +2,8 @@
  * Pieces shared by the zip and folder readers: entry-name decoding (UTF-8 / CP437), path
  * safety, junk filtering, export-root detection and the sorted index. Pure functions, no I/O.
  */
-import type { Logger } from '../../logger.js';
-import type { ArchiveEntry } from './archive-reader.js';
+import type { Logger } from '../logger.js';
+import type { ArchiveEntry } from './archive.js';
 
 // CP437 bytes 0x80–0xFF. 0x00–0x7F are read as ASCII (as Python's cp437 codec does, which is
 // what Zulip's Slack importer relies on), not as the DOS graphic glyphs.

@@ -9,7 +9,7 @@ import {
   userKey,
   type OrderKey,
   type TimelineEvent,
-} from '../model/index.js';
+} from './index.js';
 
 /** Everything that has no column of its own. */
 export function eventPayload(event: TimelineEvent): Record<string, unknown> {

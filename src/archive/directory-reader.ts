@@ -10,8 +10,8 @@ import { constants as fsConstants, type Dirent, type Stats } from 'node:fs';
 import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { FerryError } from '../../errors.js';
-import type { ArchiveEntry, ArchiveReader } from './archive-reader.js';
+import { FerryError } from '../errors.js';
+import type { ArchiveEntry, ArchiveReader } from './archive.js';
 import { errorText, isErrnoCode, type ReaderContext } from './helpers.js';
 import { buildIndex, comparePaths, isJunkPath, type IndexedEntry } from './entry-index.js';
 

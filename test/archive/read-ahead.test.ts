@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readAhead } from '../../../src/sources/archive/read-ahead.js';
+import { readAhead } from '../../src/archive/read-ahead.js';
 
 describe('readAhead', () => {
   it('yields every entry in order, with at most depth reads beyond the current one started', async () => {

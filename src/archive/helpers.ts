@@ -1,5 +1,5 @@
 /** Small helpers shared by the archive readers. */
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../logger.js';
 
 /** What `openArchive` hands to a reader implementation. */
 export interface ReaderContext {

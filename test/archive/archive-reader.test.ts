@@ -8,19 +8,14 @@ import type { Readable } from 'node:stream';
 import { buffer as collect } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
-import { FerryError } from '../../../src/errors.js';
-import type { Logger } from '../../../src/logger.js';
-import {
-  isZipFile,
-  openArchive,
-  type ArchiveReader,
-} from '../../../src/sources/archive/archive-reader.js';
-import { buildZip, centralDirectory, type ZipItem } from '../../support/zip-builder.js';
+import { FerryError } from '../../src/errors.js';
+import type { Logger } from '../../src/logger.js';
+import { isZipFile, openArchive, type ArchiveReader } from '../../src/archive/archive-reader.js';
+import { buildZip, centralDirectory, type ZipItem } from '../support/zip-builder.js';
 
 // shared/ sits beside the checkout, in development and in CI.
 const FIXTURES =
-  process.env.FERRY_FIXTURES ??
-  fileURLToPath(new URL('../../../../shared/fixtures', import.meta.url));
+  process.env.FERRY_FIXTURES ?? fileURLToPath(new URL('../../../shared/fixtures', import.meta.url));
 
 let tmp: string;
 beforeAll(async () => {

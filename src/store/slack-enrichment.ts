@@ -13,7 +13,7 @@
  * - `loadCustomEmoji`: name → image URL / standard alias for one source, for push.
  */
 import type { Knex } from 'knex';
-import type { SlackCustomEmoji, SlackUserContact } from './slack-enricher.js';
+import type { SlackCustomEmoji, SlackUserContact } from '../model/slack-enrichment.js';
 
 export async function fillUserContacts(
   db: Knex | Knex.Transaction,
