@@ -4,8 +4,9 @@
  * An `m.megolm.v1.aes-sha2` event's content is `{algorithm, ciphertext, session_id, sender_key?,
  * device_id?, m.relates_to?}`; the ciphertext decrypts to the JSON `{type, content, room_id}` of
  * the clear event. Sessions are looked up by (room ID, session ID): a session is bound to the room
- * it was exported for, and the clear `room_id` must agree with the event's, so a message replayed
- * into another room fails. `m.relates_to` travels unencrypted (spec, "Mixing encrypted and
+ * it was exported for, and both the event's room and the clear `room_id` must be that room, so a
+ * message replayed into another room fails. The same message index under two event IDs is a
+ * replay and fails too; the same event decrypted again (a re-run) is fine. `m.relates_to` travels unencrypted (spec, "Mixing encrypted and
  * unencrypted relations"), so it is copied into the clear content when the plaintext lacks it.
  */
 import { decodeBase64 } from './base64.js';
@@ -17,7 +18,9 @@ import { parseMegolmMessage } from './megolm-message.js';
 export type SessionLoadSkip = 'malformed_session' | 'session_id_mismatch';
 
 export class MegolmDecryptor implements EventDecryptor {
-  private readonly sessions = new Map<string, InboundSession>();
+  private readonly sessions = new Map<string, { roomId: string; session: InboundSession }>();
+  /** `session_id:index` → the event ID first seen with it (replay detection). */
+  private readonly seen = new Map<string, string>();
   /** Exported sessions that could not be used, by reason. */
   readonly skipped: Partial<Record<SessionLoadSkip, number>> = {};
 
@@ -46,14 +49,20 @@ export class MegolmDecryptor implements EventDecryptor {
     if (typeof sessionId !== 'string' || typeof ciphertext !== 'string') {
       return failed('session_id or ciphertext missing');
     }
-    const session = this.sessions.get(key(event.room_id, sessionId));
-    if (session === undefined) return { kind: 'no_key', sessionId };
+    const known = this.sessions.get(sessionId);
+    if (known === undefined) return { kind: 'no_key', sessionId };
+    if (known.roomId !== event.room_id) return failed('the session belongs to another room');
+    const session = known.session;
     const bytes = decodeBase64(ciphertext);
     if (bytes === undefined) return failed('ciphertext is not base64');
     const message = parseMegolmMessage(bytes);
     if (typeof message === 'string') return failed(message);
+    if (message.index < session.firstIndex) return { kind: 'no_key', sessionId };
     const result = session.decrypt(message);
     if (!result.ok) return failed(result.reason);
+    if (this.isReplay(sessionId, message.index, event.event_id)) {
+      return failed(`message index ${message.index} was already used by another event`);
+    }
     return clearEvent(result.plaintext, event.room_id, c['m.relates_to']);
   }
 
@@ -61,10 +70,19 @@ export class MegolmDecryptor implements EventDecryptor {
     const session = InboundSession.fromSessionKey(exported.sessionKey);
     if (typeof session === 'string') return this.skip('malformed_session');
     if (session.sessionId !== exported.sessionId) return this.skip('session_id_mismatch');
-    const k = key(exported.roomId, exported.sessionId);
-    const known = this.sessions.get(k);
+    const known = this.sessions.get(exported.sessionId);
     // The same session exported twice (re-shared, forwarded): the earlier start decrypts more.
-    if (known === undefined || session.firstIndex < known.firstIndex) this.sessions.set(k, session);
+    if (known === undefined || session.firstIndex < known.session.firstIndex) {
+      this.sessions.set(exported.sessionId, { roomId: exported.roomId, session });
+    }
+  }
+
+  private isReplay(sessionId: string, index: number, eventId: string | undefined): boolean {
+    if (eventId === undefined) return false;
+    const k = `${sessionId}:${index}`;
+    const first = this.seen.get(k);
+    if (first === undefined) this.seen.set(k, eventId);
+    return first !== undefined && first !== eventId;
   }
 
   private skip(reason: SessionLoadSkip): void {
@@ -94,8 +112,4 @@ function clearEvent(plaintext: string, roomId: string, relatesTo: unknown): Decr
 
 function failed(reason: string): DecryptOutcome {
   return { kind: 'failed', reason };
-}
-
-function key(roomId: string, sessionId: string): string {
-  return `${roomId}\u0000${sessionId}`;
 }
