@@ -26,8 +26,8 @@ describe('MegolmRatchet', () => {
       [65_535, 65_537],
       [200, 131_072],
     ] as const) {
-      let parts = [0, 1, 2, 3].map((j) => start.subarray(j * 32, j * 32 + 32));
-      let counter = from;
+      let parts: Buffer[] = [0, 1, 2, 3].map((j) => start.subarray(j * 32, j * 32 + 32));
+      let counter: number = from;
       while (counter < to) ({ parts, counter } = stepRatchet(parts, counter));
       const skipped = new MegolmRatchet(start, from);
       skipped.advanceTo(to);
@@ -38,8 +38,8 @@ describe('MegolmRatchet', () => {
 
   it('crosses an R(1) reseed (2^24) the same way as stepping from just before it', () => {
     const start = randomBytes(128);
-    let parts = [0, 1, 2, 3].map((j) => start.subarray(j * 32, j * 32 + 32));
-    let counter = 2 ** 24 - 2;
+    let parts: Buffer[] = [0, 1, 2, 3].map((j) => start.subarray(j * 32, j * 32 + 32));
+    let counter: number = 2 ** 24 - 2;
     while (counter < 2 ** 24 + 1) ({ parts, counter } = stepRatchet(parts, counter));
     const skipped = new MegolmRatchet(start, 2 ** 24 - 2);
     skipped.advanceTo(2 ** 24 + 1);
