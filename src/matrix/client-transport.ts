@@ -127,6 +127,29 @@ export class MatrixTransport {
     for (const [key, value] of Object.entries(spec.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
+    const started = Date.now();
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#fetch(url, this.#init(spec));
+      text = await response.text();
+    } catch (cause) {
+      throw new MatrixNetworkError({ method: spec.method, path: spec.path, cause });
+    }
+    this.#logger.debug(
+      { method: spec.method, path: spec.path, status: response.status, ms: Date.now() - started },
+      'homeserver request',
+    );
+    const json = parseJson(text);
+    if (response.ok) {
+      if (json === undefined) throw badResponse(spec, 'body is not JSON');
+      return json;
+    }
+    throw httpError(spec, response, json, text);
+  }
+
+  /** Method, headers (the token, the body's type and length), body and timeout of one attempt. */
+  #init(spec: RequestSpec): RequestInit & { duplex?: 'half' } {
     const headers: Record<string, string> = {
       authorization: `Bearer ${spec.token ?? this.#asToken}`,
       accept: 'application/json',
@@ -153,40 +176,30 @@ export class MatrixTransport {
         break;
       }
     }
-
-    const started = Date.now();
-    let response: Response;
-    let text: string;
-    try {
-      response = await this.#fetch(url, init);
-      text = await response.text();
-    } catch (cause) {
-      throw new MatrixNetworkError({ method: spec.method, path: spec.path, cause });
-    }
-    this.#logger.debug(
-      { method: spec.method, path: spec.path, status: response.status, ms: Date.now() - started },
-      'homeserver request',
-    );
-
-    const json = parseJson(text);
-    if (response.ok) {
-      if (json === undefined) throw badResponse(spec, 'body is not JSON');
-      return json;
-    }
-    const errcode = field(json, 'errcode');
-    const error = field(json, 'error');
-    const retryAfterBody = field(json, 'retry_after_ms');
-    throw new MatrixHttpError({
-      method: spec.method,
-      path: spec.path,
-      status: response.status,
-      errcode: typeof errcode === 'string' ? errcode : undefined,
-      errorText:
-        typeof error === 'string' ? error : json === undefined ? text.slice(0, 200) : undefined,
-      retryAfterMs:
-        typeof retryAfterBody === 'number'
-          ? retryAfterBody
-          : parseRetryAfter(response.headers.get('retry-after'), Date.now()),
-    });
+    return init;
   }
+}
+
+/** A non-2xx answer, with the homeserver's errcode, text and retry delay when it gave them. */
+function httpError(
+  spec: RequestSpec,
+  response: Response,
+  json: unknown,
+  text: string,
+): MatrixHttpError {
+  const errcode = field(json, 'errcode');
+  const error = field(json, 'error');
+  const retryAfterBody = field(json, 'retry_after_ms');
+  return new MatrixHttpError({
+    method: spec.method,
+    path: spec.path,
+    status: response.status,
+    errcode: typeof errcode === 'string' ? errcode : undefined,
+    errorText:
+      typeof error === 'string' ? error : json === undefined ? text.slice(0, 200) : undefined,
+    retryAfterMs:
+      typeof retryAfterBody === 'number'
+        ? retryAfterBody
+        : parseRetryAfter(response.headers.get('retry-after'), Date.now()),
+  });
 }
