@@ -11,6 +11,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import type { EventDecryptor } from '../../e2ee/decryptor.js';
 import { FerryError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { silentLogger } from '../../logger.js';
@@ -54,6 +55,8 @@ export interface MatrixArchiveOptions {
    * their own keys and still dedupe. The source stays per dumped room.
    */
   roomAliases?: ReadonlyMap<string, string>;
+  /** Decrypts `m.room.encrypted` events; without one they are counted as undecryptable. */
+  decryptor?: EventDecryptor;
 }
 
 /** Emits a progress item every this many records. */
@@ -159,9 +162,9 @@ export async function* readMatrixArchive(
     const items = eventItems(event, {
       source,
       room,
-      sender: matrixUserKey(event.sender),
       user: (mxid, displayName) => user(mxid, source, displayName, targets),
       where: `${label}: ${event.eventId}`,
+      ...(options.decryptor === undefined ? {} : { decryptor: options.decryptor }),
     });
     if (items.some((item) => item.type === 'event')) {
       user(event.sender, source, event.senderName, senders);
