@@ -24,103 +24,126 @@ export async function openDirectoryArchive(
 ): Promise<ArchiveReader> {
   const { label, logger } = ctx;
   const realRoot = await realpath(path);
-  const rootPrefix = realRoot.endsWith(sep) ? realRoot : realRoot + sep;
-  const isInside = (p: string): boolean => p === realRoot || p.startsWith(rootPrefix);
+  const walk = new FolderWalk(label, logger, realRoot);
+  await walk.visit(realRoot, '', new Set([realRoot]));
+  const index = buildIndex(walk.files, ctx.rootMarkers, logger);
+  logger.debug({ entries: index.entries.length, root: index.root }, 'export folder indexed');
+  return new DirectoryArchiveReader(label, index.entries, index.byPath);
+}
 
+/** A file found by the walk; `size` is known already for symlink targets. */
+interface FoundFile {
+  rel: string;
+  abs: string;
+  size?: number;
+}
+
+/** The recursive listing of an export folder (symlinks followed only inside it). */
+class FolderWalk {
   /** NFC path relative to the folder → size and real absolute path. */
-  const files = new Map<string, { size: number; ref: string }>();
-  const addFile = (rel: string, abs: string, size: number): void => {
+  readonly files = new Map<string, { size: number; ref: string }>();
+  private readonly rootPrefix: string;
+
+  constructor(
+    private readonly label: string,
+    private readonly logger: ReaderContext['logger'],
+    private readonly realRoot: string,
+  ) {
+    this.rootPrefix = realRoot.endsWith(sep) ? realRoot : realRoot + sep;
+  }
+
+  /** `ancestors`: real paths of the folders being visited, to cut symlink cycles. */
+  async visit(realDir: string, rel: string, ancestors: Set<string>): Promise<void> {
+    let dirents: Dirent[];
+    try {
+      dirents = await readdir(realDir, { withFileTypes: true });
+    } catch (e) {
+      const folder = rel === '' ? '.' : rel;
+      throw new FerryError(
+        'input_invalid',
+        `${this.label}: cannot read folder ${folder} (${errorText(e)})`,
+        {
+          cause: e,
+        },
+      );
+    }
+    dirents.sort((a, b) => comparePaths(a.name, b.name));
+    const found: FoundFile[] = [];
+    for (const d of dirents) {
+      const childRel = rel === '' ? d.name.normalize('NFC') : `${rel}/${d.name.normalize('NFC')}`;
+      if (isJunkPath(childRel)) continue;
+      const abs = join(realDir, d.name);
+      if (d.isSymbolicLink()) await this.visitLink(abs, childRel, ancestors, found);
+      else if (d.isDirectory()) await this.visit(abs, childRel, new Set(ancestors).add(abs));
+      else if (d.isFile()) found.push({ rel: childRel, abs });
+      // Sockets, FIFOs and devices are not export content.
+    }
+    for (let i = 0; i < found.length; i += STAT_BATCH) {
+      const batch = found.slice(i, i + STAT_BATCH);
+      const sizes = await Promise.all(
+        batch.map(async (f) => f.size ?? (await this.statOrFail(f.abs, f.rel)).size),
+      );
+      batch.forEach((f, j) => this.addFile(f.rel, f.abs, sizes[j] ?? 0));
+    }
+  }
+
+  /** A link is followed when its real target is inside the export folder and not a parent. */
+  private async visitLink(
+    abs: string,
+    rel: string,
+    ancestors: Set<string>,
+    found: FoundFile[],
+  ): Promise<void> {
+    let target: string;
+    try {
+      target = await realpath(abs);
+    } catch {
+      this.logger.warn({ entry: rel }, 'skipping dangling symbolic link');
+      return;
+    }
+    if (target !== this.realRoot && !target.startsWith(this.rootPrefix)) {
+      this.logger.warn(
+        { entry: rel },
+        'skipping symbolic link that points outside the export folder',
+      );
+      return;
+    }
+    const st = await this.statOrFail(target, rel);
+    if (st.isDirectory()) {
+      if (ancestors.has(target)) {
+        this.logger.warn(
+          { entry: rel },
+          'skipping symbolic link that loops back to a parent folder',
+        );
+        return;
+      }
+      await this.visit(target, rel, new Set(ancestors).add(target));
+    } else if (st.isFile()) {
+      found.push({ rel, abs: target, size: st.size });
+    }
+  }
+
+  private addFile(rel: string, abs: string, size: number): void {
     if (isJunkPath(rel)) return;
-    if (files.has(rel)) {
-      logger.warn(
+    if (this.files.has(rel)) {
+      this.logger.warn(
         { entry: rel },
         'two files have the same name after Unicode normalisation; using the first',
       );
       return;
     }
-    files.set(rel, { size, ref: abs });
-  };
+    this.files.set(rel, { size, ref: abs });
+  }
 
-  /** `ancestors`: real paths of the folders being visited, to cut symlink cycles. */
-  const visit = async (realDir: string, rel: string, ancestors: Set<string>): Promise<void> => {
-    let dirents: Dirent[];
-    try {
-      dirents = await readdir(realDir, { withFileTypes: true });
-    } catch (e) {
-      throw new FerryError(
-        'input_invalid',
-        `${label}: cannot read folder ${rel === '' ? '.' : rel} (${errorText(e)})`,
-        { cause: e },
-      );
-    }
-    dirents.sort((a, b) => comparePaths(a.name, b.name));
-
-    /** Files of this folder in sorted order; `size` is known already for symlink targets. */
-    const found: { rel: string; abs: string; size?: number }[] = [];
-    for (const d of dirents) {
-      const childRel = rel === '' ? d.name.normalize('NFC') : `${rel}/${d.name.normalize('NFC')}`;
-      if (isJunkPath(childRel)) continue;
-      const abs = join(realDir, d.name);
-
-      if (d.isSymbolicLink()) {
-        let target: string;
-        try {
-          target = await realpath(abs);
-        } catch {
-          logger.warn({ entry: childRel }, 'skipping dangling symbolic link');
-          continue;
-        }
-        if (!isInside(target)) {
-          logger.warn(
-            { entry: childRel },
-            'skipping symbolic link that points outside the export folder',
-          );
-          continue;
-        }
-        const st = await statOrFail(target, childRel);
-        if (st.isDirectory()) {
-          if (ancestors.has(target)) {
-            logger.warn(
-              { entry: childRel },
-              'skipping symbolic link that loops back to a parent folder',
-            );
-            continue;
-          }
-          await visit(target, childRel, new Set(ancestors).add(target));
-        } else if (st.isFile()) {
-          found.push({ rel: childRel, abs: target, size: st.size });
-        }
-      } else if (d.isDirectory()) {
-        await visit(abs, childRel, new Set(ancestors).add(abs));
-      } else if (d.isFile()) {
-        found.push({ rel: childRel, abs });
-      }
-      // Sockets, FIFOs and devices are not export content.
-    }
-
-    for (let i = 0; i < found.length; i += STAT_BATCH) {
-      const batch = found.slice(i, i + STAT_BATCH);
-      const sizes = await Promise.all(
-        batch.map(async (f) => f.size ?? (await statOrFail(f.abs, f.rel)).size),
-      );
-      batch.forEach((f, j) => addFile(f.rel, f.abs, sizes[j] ?? 0));
-    }
-  };
-
-  const statOrFail = async (abs: string, rel: string): Promise<Stats> => {
+  private async statOrFail(abs: string, rel: string): Promise<Stats> {
     try {
       return await stat(abs);
     } catch (e) {
-      throw new FerryError('input_invalid', `${label}: cannot read ${rel} (${errorText(e)})`, {
+      throw new FerryError('input_invalid', `${this.label}: cannot read ${rel} (${errorText(e)})`, {
         cause: e,
       });
     }
-  };
-
-  await visit(realRoot, '', new Set([realRoot]));
-  const index = buildIndex(files, ctx.rootMarkers, logger);
-  logger.debug({ entries: index.entries.length, root: index.root }, 'export folder indexed');
-  return new DirectoryArchiveReader(label, index.entries, index.byPath);
+  }
 }
 
 class DirectoryArchiveReader implements ArchiveReader {

@@ -28,6 +28,35 @@ import {
 
 export async function openZipArchive(path: string, ctx: ReaderContext): Promise<ArchiveReader> {
   const { label, logger } = ctx;
+  const { reader, zipfile } = await openZipFile(path, ctx);
+  let listing: ZipListing;
+  try {
+    listing = await listEntries(zipfile, ctx);
+  } catch (e) {
+    await closeZipFile(zipfile);
+    if (e instanceof FerryError) throw e;
+    throw new FerryError(
+      'input_invalid',
+      `${label}: not a readable zip archive (${errorText(e)})`,
+      {
+        cause: e,
+      },
+    );
+  }
+  reader.unbuffer();
+  const index = buildIndex(listing.files, ctx.rootMarkers, logger);
+  logger.debug(
+    { entries: index.entries.length, skippedJunk: listing.junk, root: index.root },
+    'zip archive indexed',
+  );
+  return new ZipArchiveReader(label, zipfile, reader, index.entries, index.byPath);
+}
+
+/** The file descriptor and yauzl over it (lazy entries, names as raw bytes, sizes validated). */
+async function openZipFile(
+  path: string,
+  { label, logger }: ReaderContext,
+): Promise<{ reader: FdReader; zipfile: yauzl.ZipFile }> {
   let reader: FdReader;
   try {
     reader = await FdReader.open(path);
@@ -48,52 +77,42 @@ export async function openZipArchive(path: string, ctx: ReaderContext): Promise<
   }
   // yauzl reports errors closing the fd as an 'error' event; without a listener it would crash.
   zipfile.on('error', (err: unknown) => logger.warn({ err }, 'error from zip file'));
+  return { reader, zipfile };
+}
 
-  const files = new Map<string, { size: number; ref: yauzl.Entry }>();
-  let junk = 0;
-  try {
-    for await (const entry of zipfile.eachEntry()) {
-      const name = decodeEntryName(entry.fileNameRaw);
-      const check = checkEntryName(name);
-      if (check.kind === 'unsafe') {
-        throw new FerryError(
-          'input_invalid',
-          `${label}: entry ${printableName(name)} tries to escape the export folder`,
-        );
-      }
-      if (check.kind === 'directory') continue;
-      if (isJunkPath(check.path)) {
-        junk++;
-        continue;
-      }
-      if (isSymlink(entry)) {
-        logger.warn({ entry: check.path }, 'skipping symbolic link stored in the zip');
-        continue;
-      }
-      if (files.has(check.path)) {
-        logger.warn({ entry: check.path }, 'zip has this entry twice; using the last one');
-      }
-      files.set(check.path, { size: entry.uncompressedSize, ref: slim(entry) });
+interface ZipListing {
+  files: Map<string, { size: number; ref: yauzl.Entry }>;
+  /** `__MACOSX/` and `.DS_Store` entries skipped. */
+  junk: number;
+}
+
+/** One pass over the central directory; an unsafe name rejects the whole archive. */
+async function listEntries(zipfile: yauzl.ZipFile, { label, logger }: ReaderContext) {
+  const listing: ZipListing = { files: new Map(), junk: 0 };
+  for await (const entry of zipfile.eachEntry()) {
+    const name = decodeEntryName(entry.fileNameRaw);
+    const check = checkEntryName(name);
+    if (check.kind === 'unsafe') {
+      throw new FerryError(
+        'input_invalid',
+        `${label}: entry ${printableName(name)} tries to escape the export folder`,
+      );
     }
-  } catch (e) {
-    await closeZipFile(zipfile);
-    if (e instanceof FerryError) throw e;
-    throw new FerryError(
-      'input_invalid',
-      `${label}: not a readable zip archive (${errorText(e)})`,
-      {
-        cause: e,
-      },
-    );
+    if (check.kind === 'directory') continue;
+    if (isJunkPath(check.path)) {
+      listing.junk++;
+      continue;
+    }
+    if (isSymlink(entry)) {
+      logger.warn({ entry: check.path }, 'skipping symbolic link stored in the zip');
+      continue;
+    }
+    if (listing.files.has(check.path)) {
+      logger.warn({ entry: check.path }, 'zip has this entry twice; using the last one');
+    }
+    listing.files.set(check.path, { size: entry.uncompressedSize, ref: slim(entry) });
   }
-
-  reader.unbuffer();
-  const index = buildIndex(files, ctx.rootMarkers, logger);
-  logger.debug(
-    { entries: index.entries.length, skippedJunk: junk, root: index.root },
-    'zip archive indexed',
-  );
-  return new ZipArchiveReader(label, zipfile, reader, index.entries, index.byPath);
+  return listing;
 }
 
 /** Decides between "not a zip" and "a broken zip" from the first bytes of the file. */
