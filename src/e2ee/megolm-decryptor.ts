@@ -21,6 +21,12 @@ export class MegolmDecryptor implements EventDecryptor {
   private readonly sessions = new Map<string, { roomId: string; session: InboundSession }>();
   /** `session_id:index` → the event ID first seen with it (replay detection). */
   private readonly seen = new Map<string, string>();
+  /** Outcomes so far (one per call), for the run's report. */
+  readonly outcomes: Record<DecryptOutcome['kind'], number> = {
+    decrypted: 0,
+    no_key: 0,
+    failed: 0,
+  };
   /** Exported sessions that could not be used, by reason. */
   readonly skipped: Partial<Record<SessionLoadSkip, number>> = {};
 
@@ -39,6 +45,12 @@ export class MegolmDecryptor implements EventDecryptor {
     event_id?: string;
     sender?: string;
   }): DecryptOutcome {
+    const outcome = this.decrypt(event);
+    this.outcomes[outcome.kind] += 1;
+    return outcome;
+  }
+
+  private decrypt(event: { room_id: string; content: unknown; event_id?: string }): DecryptOutcome {
     const content = event.content;
     if (typeof content !== 'object' || content === null) return failed('content is not an object');
     const c = content as Record<string, unknown>;

@@ -4,6 +4,7 @@
  * export the client wrote itself.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptAttachment, parseEncryptedFile } from '../../src/e2ee/encrypted-attachment.js';
 import { loadRoomKeys } from '../../src/e2ee/room-keys.js';
 import { E2eeClient } from '../support/e2ee-client.js';
+import { runCli } from '../support/run-cli.js';
 import { startSynapse, type SynapseHandle } from '../support/synapse.js';
 
 const PASS = 'a passphrase the client chose';
@@ -122,5 +124,52 @@ describe('history from a real E2EE client', () => {
     await expect(loadRoomKeys(keyFile, 'not it')).rejects.toThrow(
       /element-keys\.txt: wrong passphrase \(\$FERRY_ROOM_KEYS_PASSPHRASE\), or the file is damaged/,
     );
+  });
+
+  it('ferry ingest matrix-archive --room-keys decrypts a raw dump of the room; a wrong passphrase exits 2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-e2ee-cli-'));
+    const dump = join(dir, `secret plans_${roomId}.json`);
+    await writeFile(dump, JSON.stringify(await client.timeline(roomId)));
+    const lastSession = (await client.timeline(roomId))
+      .filter((e) => e['type'] === 'm.room.encrypted')
+      .map((e) => (e['content'] as { session_id: string }).session_id)
+      .at(-1);
+    const partial = join(dir, 'partial-keys.txt');
+    await writeFile(partial, await client.exportRoomKeys(PASS, (id) => id !== lastSession));
+
+    const dataDir = join(dir, 'store');
+    const env = { FERRY_ROOM_KEYS_PASSPHRASE: PASS };
+    const args = ['--data-dir', dataDir, 'ingest', 'matrix-archive', dump, '--room-keys', partial];
+    const r = await runCli([...args, '--json'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(summary['room_keys']).toEqual({
+      file: partial,
+      sessions_in_file: 2,
+      sessions_usable: 2,
+      sessions_skipped: {},
+      events: { decrypted: 6, no_key: 1, failed: 0 },
+    });
+    expect(summary['undecryptable']).toEqual({ [`matrix:${roomId}`]: { no_key: 1 } });
+    expect(summary['events']).toMatchObject({ message: 6 });
+
+    const wrongDir = join(dir, 'never-created');
+    const wrong = await runCli(
+      ['--data-dir', wrongDir, 'ingest', 'matrix-archive', dump, '--room-keys', partial],
+      { FERRY_ROOM_KEYS_PASSPHRASE: 'guess' },
+    );
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('partial-keys.txt: wrong passphrase');
+    expect(wrong.stderr).not.toContain('guess');
+    expect(existsSync(wrongDir)).toBe(false);
+    const none = await runCli(
+      ['--data-dir', wrongDir, 'ingest', 'matrix-archive', dump, '--room-keys', partial],
+      {
+        FERRY_ROOM_KEYS_PASSPHRASE: '',
+      },
+    );
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('set $FERRY_ROOM_KEYS_PASSPHRASE');
   });
 });
