@@ -1,5 +1,38 @@
+import { readFileSync } from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+// The data flow (docs/architecture.md): a folder of src/ may import only the folders its rule
+// lists. test/architecture.test.ts checks the same rules (and import cycles) over the whole tree.
+const { folders } = JSON.parse(
+  readFileSync(new URL('./docs/architecture-rules.json', import.meta.url), 'utf8'),
+);
+const flowRules = Object.entries(folders)
+  .filter(([folder]) => folder !== 'shared')
+  .map(([folder, allowed]) => {
+    const banned = Object.keys(folders).filter(
+      (f) => f !== folder && f !== 'shared' && !allowed.includes(f),
+    );
+    return {
+      files: [`src/${folder}/**/*.ts`],
+      rules: {
+        'no-restricted-imports':
+          banned.length === 0
+            ? 'off'
+            : [
+                'error',
+                {
+                  patterns: [
+                    {
+                      group: banned.map((f) => `**/${f}/*`),
+                      message: `src/${folder} may import only ${allowed.join(', ') || 'nothing of src/'} (docs/architecture.md).`,
+                    },
+                  ],
+                },
+              ],
+      },
+    };
+  });
 
 export default tseslint.config(
   {
@@ -34,6 +67,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unnecessary-type-assertion': 'off',
     },
   },
+  ...flowRules,
   {
     files: ['test/**', 'bench/**', 'scripts/**'],
     rules: {

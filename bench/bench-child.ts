@@ -27,9 +27,9 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { ingest } from '../src/ingest/ingest.js';
 import type { TimelineEvent } from '../src/model/index.js';
 import { slackExportItems } from '../src/sources/slack/index.js';
-import { eventFromRow } from '../src/store/event-payload.js';
+import { eventFromRow } from '../src/model/event-payload.js';
 import { EventCopyWriter } from '../src/store/event-copy-writer.js';
-import { eventCopyLine, EVENT_COPY_COLUMNS as ROW_COLUMNS } from '../src/store/event-copy-row.js';
+import { eventCopyLine, EVENT_COPY_COLUMNS as ROW_COLUMNS } from '../src/model/event-copy-row.js';
 import { createInterface } from 'node:readline';
 import { openStore, type StoreOptions } from '../src/store/store.js';
 

@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import type { BaselinePlan, BaselineResult } from './push-baseline.js';
+import { openArchive } from '../src/archive/archive-reader.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const selfScript = fileURLToPath(import.meta.url);
@@ -99,6 +100,7 @@ async function pushChild(argv: string[]): Promise<void> {
       appendLate: false,
       readMarkers: config.matrix.readMarkers,
       allowDownload: false,
+      openArchive,
       maxUploadBytes: config.matrix.maxUploadBytes,
       catalog: ctx.catalog,
       onProgress: (p) => {

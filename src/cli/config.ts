@@ -9,7 +9,7 @@ import { FerryError } from '../errors.js';
 
 /**
  * A Matrix room ID: `!opaque:server`, or `!opaque` alone (room v12 drops the server part). The
- * same shape the Matrix-origin adapters accept (`isMatrixRoomId` in src/sources/matrix-keys.ts),
+ * same shape the Matrix-origin adapters accept (`isMatrixRoomId` in src/model/matrix-keys.ts),
  * so every room they can read can be merged.
  */
 const matrixRoomId = z

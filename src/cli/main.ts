@@ -19,6 +19,7 @@ import { runPush } from './commands/push.js';
 import { runVerify } from './commands/verify.js';
 import { runRegistration } from './commands/registration.js';
 import { loadConfig, roomMergeMap, storeSelection } from './config.js';
+import { renderRoomKeys, roomKeysOption, type LoadedRoomKeys } from './room-keys.js';
 import {
   renderContentSummary,
   renderIngestSummary,
@@ -108,6 +109,22 @@ function print(json: boolean, value: unknown, text: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }
 
+const ROOM_KEYS_HELP =
+  'Element "Export E2E room keys" file: decrypt m.room.encrypted events (passphrase in $FERRY_ROOM_KEYS_PASSPHRASE)';
+
+/** Prints a Matrix-origin summary with its `room_keys` report (null without --room-keys). */
+function printWithKeys<S extends object>(
+  json: boolean,
+  summary: S,
+  keys: LoadedRoomKeys | undefined,
+  text: (s: S) => string,
+): void {
+  const report = keys?.report() ?? null;
+  print(json, { ...summary, room_keys: report }, () =>
+    report === null ? text(summary) : `${text(summary)}\n${renderRoomKeys(report)}`,
+  );
+}
+
 program
   .command('check')
   .description('Read an export and report what it holds and what would be lost; writes nothing')
@@ -133,10 +150,13 @@ program
   )
   .option('--server-name <name>', 'matrix-archive: server name of localpart-only senders')
   .option('--timezone <zone>', 'matrix-archive: IANA time zone of its naive timestamps', 'UTC')
+  .option('--room-keys <file>', `Element and matrix-archive: ${ROOM_KEYS_HELP}`)
   .action(async (path, opts) => {
     const { globals, logger } = context();
     const config = loadConfig(globals.config);
+    const keys = await roomKeysOption(opts.roomKeys, process.env, logger);
     const summary = await runCheck(opts.kind, path, {
+      decryptor: keys?.decryptor,
       logger,
       skipBadFiles: opts.skipBadFiles === true,
       workspaceName: opts.workspaceName ?? config.slack.workspaceName,
@@ -146,7 +166,7 @@ program
       roomAliases: roomMergeMap(config),
       progress: opts.json !== true,
     });
-    print(opts.json === true, summary, () => renderContentSummary(summary));
+    printWithKeys(opts.json === true, summary, keys, renderContentSummary);
   });
 
 const ingestCommand = program
@@ -226,18 +246,21 @@ ingestCommand
     'Ingest an Element "Export Chat" JSON export (bare .json, zip or folder); exports of one room merge',
   )
   .argument('<path>', 'Element export')
+  .option('--room-keys <file>', ROOM_KEYS_HELP)
   .option('--json', 'print the summary as JSON')
   .action(async (path, opts) => {
     const { globals, logger } = context();
     const config = loadConfig(globals.config);
+    const keys = await roomKeysOption(opts.roomKeys, process.env, logger);
     const summary = await withStore(globals, logger, (store) =>
       runIngest('element', path, store, {
         logger,
         roomAliases: roomMergeMap(config),
+        decryptor: keys?.decryptor,
         progress: opts.json !== true,
       }),
     );
-    print(opts.json === true, summary, () => renderIngestSummary(summary));
+    printWithKeys(opts.json === true, summary, keys, renderIngestSummary);
   });
 
 ingestCommand
@@ -248,20 +271,23 @@ ingestCommand
   .argument('<path>', 'matrix-archive file')
   .option('--server-name <name>', 'server name of localpart-only senders (JSON/YAML exports)')
   .option('--timezone <zone>', 'IANA time zone the dump’s naive timestamps were written in', 'UTC')
+  .option('--room-keys <file>', ROOM_KEYS_HELP)
   .option('--json', 'print the summary as JSON')
   .action(async (path, opts) => {
     const { globals, logger } = context();
     const config = loadConfig(globals.config);
+    const keys = await roomKeysOption(opts.roomKeys, process.env, logger);
     const summary = await withStore(globals, logger, (store) =>
       runIngest('matrix-archive', path, store, {
         logger,
         serverName: opts.serverName,
         timezone: opts.timezone,
         roomAliases: roomMergeMap(config),
+        decryptor: keys?.decryptor,
         progress: opts.json !== true,
       }),
     );
-    print(opts.json === true, summary, () => renderIngestSummary(summary));
+    printWithKeys(opts.json === true, summary, keys, renderIngestSummary);
   });
 
 const enrichCommand = program

@@ -17,7 +17,7 @@ const SKIP_TEXT: Record<string, string> = {
   unsupported_entry: 'files ferry does not read (integration_logs.json, canvases…)',
   unlisted_conversation: 'conversation folders no index file lists',
   invalid_sender: 'messages from senders the exporter marks as broken (U00)',
-  undecryptable: 'encrypted events the exporter could not decrypt',
+  undecryptable: 'encrypted events that could not be decrypted (per room below)',
   unsupported_event: 'event types ferry does not carry over',
   missing_content: 'records whose content the exporter lost',
   redacted: 'events already redacted in the export',
@@ -72,6 +72,8 @@ export function renderContentSummary(s: ContentSummary): string {
   out.push(skipped.length === 0 ? 'Skipped: nothing' : 'Skipped (not carried over):');
   for (const [reason, n] of skipped)
     out.push(`  ${String(n).padStart(7)}  ${reason}: ${SKIP_TEXT[reason] ?? reason}`);
+  for (const [room, byWhy] of Object.entries(s.undecryptable))
+    out.push(`           undecryptable in ${room}: ${byKey({ ...byWhy })}`);
   const lost = Object.entries(s.lost);
   out.push(lost.length === 0 ? 'Lost: nothing' : 'Carried over in part:');
   for (const [reason, n] of lost)

@@ -2,6 +2,7 @@
  * Which adapter reads an input: the one place the CLI branches on source kind. `check` and
  * every `ingest` subcommand go through here, so they count exactly the same items.
  */
+import type { EventDecryptor } from '../e2ee/decryptor.js';
 import type { Logger } from '../logger.js';
 import type { SourceItem, SourceKind } from '../model/index.js';
 import { elementExportItems } from '../sources/element/index.js';
@@ -22,6 +23,8 @@ export interface SourceOptions {
   timezone?: string;
   /** Element and matrix-archive: room ID → canonical room ID (config `merge.rooms`, see `roomMergeMap`). */
   roomAliases?: ReadonlyMap<string, string>;
+  /** Element and matrix-archive: decrypts `m.room.encrypted` events (`--room-keys`). */
+  decryptor?: EventDecryptor;
 }
 
 export function sourceItems(
@@ -38,13 +41,18 @@ export function sourceItems(
         workers: o.workers,
       });
     case 'element':
-      return elementExportItems(path, { logger: o.logger, roomAliases: o.roomAliases });
+      return elementExportItems(path, {
+        logger: o.logger,
+        roomAliases: o.roomAliases,
+        decryptor: o.decryptor,
+      });
     case 'matrix-archive':
       return matrixArchiveItems(path, {
         logger: o.logger,
         serverName: o.serverName,
         timezone: o.timezone,
         roomAliases: o.roomAliases,
+        decryptor: o.decryptor,
       });
   }
 }

@@ -10,6 +10,7 @@ import {
   type SkipReason,
   type SourceItem,
   type SourceRecord,
+  type UndecryptableWhy,
 } from '../model/index.js';
 
 export interface ContentSummary {
@@ -28,6 +29,11 @@ export interface ContentSummary {
   lost: Partial<Record<LossReason, number>>;
   /** ISO timestamps of the earliest and latest event, or null when there is none. */
   date_range: { first: string | null; last: string | null };
+  /**
+   * Matrix events that stayed encrypted, by room key and then by why (`no_decryptor`,
+   * `no_key`, `failed`, `exporter`); their total is `skipped.undecryptable`.
+   */
+  undecryptable: Record<string, Partial<Record<UndecryptableWhy, number>>>;
 }
 
 export function emptySummary(): ContentSummary {
@@ -42,6 +48,7 @@ export function emptySummary(): ContentSummary {
     skipped: {},
     lost: {},
     date_range: { first: null, last: null },
+    undecryptable: {},
   };
 }
 
@@ -93,6 +100,11 @@ export class SummaryCounter {
       }
       case 'skip':
         s.skipped[item.reason] = (s.skipped[item.reason] ?? 0) + (item.count ?? 1);
+        if (item.undecryptable !== undefined) {
+          const { room, why } = item.undecryptable;
+          const byWhy = (s.undecryptable[room] ??= {});
+          byWhy[why] = (byWhy[why] ?? 0) + (item.count ?? 1);
+        }
         break;
       case 'loss':
         s.lost[item.reason] = (s.lost[item.reason] ?? 0) + (item.count ?? 1);

@@ -4,14 +4,9 @@
  */
 import type { Inline } from './formatted-doc.js';
 import { matrixToLink } from './matrix-html.js';
-import type { MentionResolver } from './slack-format.js';
+import type { ConvertContext } from './convert-context.js';
 
-/** Per-message conversion state: the resolver and the users mentioned so far. */
-export interface ConvertContext {
-  resolver: MentionResolver;
-  /** Matrix user IDs that received a pill, in first-mention order (a Set keeps it unique). */
-  mentioned: Set<string>;
-}
+export type { ConvertContext } from './convert-context.js';
 
 /**
  * `<@U…>` / rich-text `user`: a pill when the resolver knows the user, otherwise plain text —

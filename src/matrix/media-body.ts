@@ -166,114 +166,158 @@ export async function download(url: string, opts: DownloadOptions): Promise<Down
 async function downloadOnce(url: string, opts: DownloadOptions): Promise<Download> {
   const timer = new IdleTimer(opts.idleTimeoutMs);
   let handedOver = false;
-  let response: Response;
   try {
-    try {
-      response = await opts.fetch(url, {
-        headers: opts.headers,
-        redirect: 'follow',
-        signal: timer.signal,
-      });
-    } catch (error) {
-      throw new Transient(describeCause(error));
-    }
-    timer.touch();
-    if (!response.ok) {
-      await discard(response);
-      const detail = `HTTP ${response.status}`;
-      if (RETRYABLE_STATUSES.has(response.status)) throw new Transient(detail, response.status);
-      return { kind: 'failed', reason: 'download_failed', status: response.status, detail };
-    }
-    const contentType = response.headers.get('content-type') ?? undefined;
-    if (isHtmlType(contentType) && !isHtmlType(opts.expectedType)) {
-      await discard(response);
-      return failed('html_instead_of_file', `served as ${mediaTypeOf(contentType) ?? ''}`);
-    }
-    const size = knownLength(response);
-    if (size !== undefined && size > opts.maxBytes) {
-      await discard(response);
-      return failed('too_large', `Content-Length ${size}`);
-    }
+    const checked = await checkedResponse(url, opts, timer);
+    if (checked.kind === 'failed') return checked;
+    const { response, size, contentType } = checked;
     if (response.body === null) return { kind: 'bytes', bytes: Buffer.alloc(0), contentType };
-
     // undici types the body as ReadableStream<any>; fetch bodies are always bytes.
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    const next = async (): Promise<Uint8Array | undefined> => {
-      let chunk;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        throw new Transient(describeCause(timer.signal.aborted ? timer.signal.reason : error));
-      }
-      timer.touch();
-      return chunk.done ? undefined : chunk.value;
-    };
-
+    const chunks = new ChunkSource(reader, timer);
     if (size !== undefined && size > opts.streamThresholdBytes) {
-      const head: Uint8Array[] = [];
-      let headBytes = 0;
-      while (headBytes < SNIFF_BYTES) {
-        const chunk = await next();
-        if (chunk === undefined) break;
-        head.push(chunk);
-        headBytes += chunk.length;
-      }
-      if (sniffsAsHtml(Buffer.concat(head)) && !isHtmlType(opts.expectedType)) {
-        await reader.cancel().catch(ignore);
-        return failed('html_instead_of_file', 'body is an HTML page');
-      }
-      let failure: string | undefined;
-      handedOver = true;
-      const release = async (): Promise<void> => {
-        timer.done();
-        await reader.cancel().catch(ignore);
-      };
-      const body = async function* (): AsyncGenerator<Uint8Array> {
-        let sent = 0;
-        try {
-          for (let chunk: Uint8Array | undefined = head.shift(); ; chunk = head.shift()) {
-            chunk ??= await next();
-            if (chunk === undefined) break;
-            sent += chunk.length;
-            if (sent > size) throw new Error(`body longer than Content-Length ${size}`);
-            yield chunk;
-          }
-          if (sent !== size) throw new Error(`body shorter than Content-Length ${size}`);
-        } catch (error) {
-          failure ??= error instanceof Transient ? error.detail : describeCause(error);
-          throw error;
-        } finally {
-          await release();
-        }
-      };
-      return {
-        kind: 'stream',
-        size,
-        body: body(),
-        contentType,
-        failure: () => failure,
-        release,
-      };
+      const result = await streamedBody(chunks, size, contentType, opts);
+      handedOver = result.kind === 'stream';
+      return result;
     }
-
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (let chunk = await next(); chunk !== undefined; chunk = await next()) {
-      total += chunk.length;
-      if (total > opts.maxBytes) {
-        await reader.cancel().catch(ignore);
-        return failed('too_large', `more than ${opts.maxBytes} bytes`);
-      }
-      chunks.push(chunk);
-    }
-    const bytes = Buffer.concat(chunks, total);
-    if (sniffsAsHtml(bytes) && !isHtmlType(opts.expectedType)) {
-      return failed('html_instead_of_file', 'body is an HTML page');
-    }
-    return { kind: 'bytes', bytes, contentType };
+    return await bufferedBody(chunks, contentType, opts);
   } finally {
     if (!handedOver) timer.done();
   }
+}
+
+type CheckedResponse =
+  | { kind: 'ok'; response: Response; size: number | undefined; contentType: string | undefined }
+  | DownloadFailure;
+
+/** The response, unless its status, type or length already rules it out (body discarded then). */
+async function checkedResponse(
+  url: string,
+  opts: DownloadOptions,
+  timer: IdleTimer,
+): Promise<CheckedResponse> {
+  let response: Response;
+  try {
+    response = await opts.fetch(url, {
+      headers: opts.headers,
+      redirect: 'follow',
+      signal: timer.signal,
+    });
+  } catch (error) {
+    throw new Transient(describeCause(error));
+  }
+  timer.touch();
+  if (!response.ok) {
+    await discard(response);
+    const detail = `HTTP ${response.status}`;
+    if (RETRYABLE_STATUSES.has(response.status)) throw new Transient(detail, response.status);
+    return { kind: 'failed', reason: 'download_failed', status: response.status, detail };
+  }
+  const contentType = response.headers.get('content-type') ?? undefined;
+  if (isHtmlType(contentType) && !isHtmlType(opts.expectedType)) {
+    await discard(response);
+    return failed('html_instead_of_file', `served as ${mediaTypeOf(contentType) ?? ''}`);
+  }
+  const size = knownLength(response);
+  if (size !== undefined && size > opts.maxBytes) {
+    await discard(response);
+    return failed('too_large', `Content-Length ${size}`);
+  }
+  return { kind: 'ok', response, size, contentType };
+}
+
+/** A body's chunks, each read renewing the idle timer; read errors are transient. */
+class ChunkSource {
+  constructor(
+    readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    readonly timer: IdleTimer,
+  ) {}
+
+  async next(): Promise<Uint8Array | undefined> {
+    let chunk;
+    try {
+      chunk = await this.reader.read();
+    } catch (error) {
+      const { signal } = this.timer;
+      throw new Transient(describeCause(signal.aborted ? signal.reason : error));
+    }
+    this.timer.touch();
+    return chunk.done ? undefined : chunk.value;
+  }
+
+  async cancel(): Promise<void> {
+    await this.reader.cancel().catch(ignore);
+  }
+}
+
+/**
+ * A large body as a stream of exactly `size` bytes, after sniffing its head for an HTML page.
+ * The stream owns the timer and the reader from then on (`release`).
+ */
+async function streamedBody(
+  chunks: ChunkSource,
+  size: number,
+  contentType: string | undefined,
+  opts: DownloadOptions,
+): Promise<Download> {
+  const head: Uint8Array[] = [];
+  let headBytes = 0;
+  while (headBytes < SNIFF_BYTES) {
+    const chunk = await chunks.next();
+    if (chunk === undefined) break;
+    head.push(chunk);
+    headBytes += chunk.length;
+  }
+  if (sniffsAsHtml(Buffer.concat(head)) && !isHtmlType(opts.expectedType)) {
+    await chunks.cancel();
+    return failed('html_instead_of_file', 'body is an HTML page');
+  }
+  let failure: string | undefined;
+  const release = async (): Promise<void> => {
+    chunks.timer.done();
+    await chunks.cancel();
+  };
+  const body = async function* (): AsyncGenerator<Uint8Array> {
+    let sent = 0;
+    try {
+      for (let chunk: Uint8Array | undefined = head.shift(); ; chunk = head.shift()) {
+        chunk ??= await chunks.next();
+        if (chunk === undefined) break;
+        sent += chunk.length;
+        if (sent > size) throw new Error(`body longer than Content-Length ${size}`);
+        yield chunk;
+      }
+      if (sent !== size) throw new Error(`body shorter than Content-Length ${size}`);
+    } catch (error) {
+      failure ??= error instanceof Transient ? error.detail : describeCause(error);
+      throw error;
+    } finally {
+      await release();
+    }
+  };
+  return { kind: 'stream', size, body: body(), contentType, failure: () => failure, release };
+}
+
+/** A body read whole (at most `maxBytes`), unless it turns out to be an HTML page. */
+async function bufferedBody(
+  chunks: ChunkSource,
+  contentType: string | undefined,
+  opts: DownloadOptions,
+): Promise<Download> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (let chunk = await chunks.next(); chunk !== undefined; chunk = await chunks.next()) {
+    total += chunk.length;
+    if (total > opts.maxBytes) {
+      await chunks.cancel();
+      return failed('too_large', `more than ${opts.maxBytes} bytes`);
+    }
+    parts.push(chunk);
+  }
+  const bytes = Buffer.concat(parts, total);
+  if (sniffsAsHtml(bytes) && !isHtmlType(opts.expectedType)) {
+    return failed('html_instead_of_file', 'body is an HTML page');
+  }
+  return { kind: 'bytes', bytes, contentType };
 }
 
 function failed(reason: DownloadFailureReason, detail: string): DownloadFailure {

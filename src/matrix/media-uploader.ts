@@ -50,9 +50,9 @@ import {
 import type { UserId } from './types.js';
 
 /**
- * What the uploader needs from an export archive: the part of `ArchiveReader`
- * (src/sources/archive) it uses, declared here so that the Matrix side does not import a
- * source. An `ArchiveReader` satisfies it.
+ * What the uploader needs from an export archive: the part of `ArchiveReader` (src/archive) it
+ * uses, declared here so that the Matrix side does not depend on how exports are read. An
+ * `ArchiveReader` satisfies it.
  */
 export interface MediaArchive {
   entries(): readonly { path: string; size: number }[];

@@ -71,101 +71,11 @@ export class PushCatalog {
     identity: IdentityMapper,
     options: CatalogOptions = {},
   ): Promise<PushCatalog> {
-    const userRows = (await db('users as u')
-      .join('sources as s', 's.key', 'u.source_key')
-      .select(
-        'u.key',
-        'u.native_id',
-        'u.display_name',
-        'u.handle',
-        'u.email',
-        'u.avatar_url',
-        'u.is_admin',
-        'u.is_bot',
-        's.kind',
-      )) as {
-      key: string;
-      native_id: string;
-      display_name: string;
-      handle: string | null;
-      email: string | null;
-      avatar_url: string | null;
-      is_admin: boolean;
-      is_bot: boolean;
-      kind: SourceKind;
-    }[];
-    const resolved = await resolveIdentities(
-      userRows.map((u) => ({
-        key: toUserKey(u.key),
-        kind: u.kind,
-        nativeId: u.native_id,
-        handle: u.handle ?? undefined,
-        email: u.email ?? undefined,
-      })),
-      identity,
-      options.rules ?? identityRules({}),
-      options.lookupEmail,
-    );
-    const users = new Map<UserKey, CatalogUser>();
-    const userByNativeId = new Map<string, UserKey>();
-    for (const u of userRows) {
-      const key = toUserKey(u.key);
-      const id = resolved.get(key) ?? {
-        mxid: identity.uniqueGhostUserId(u.kind, u.native_id),
-        origin: 'ghost' as const,
-      };
-      users.set(key, {
-        key,
-        mxid: id.mxid,
-        origin: id.origin,
-        displayName: u.display_name,
-        avatarUrl: u.avatar_url ?? undefined,
-        isAdmin: u.is_admin,
-        isBot: u.is_bot,
-      });
-      userByNativeId.set(u.native_id, key);
-    }
-    const roomRows = (await db('rooms as r')
-      .join('sources as s', 's.key', 'r.source_key')
-      .select('r.*', 's.kind as source_kind')) as (Record<string, unknown> & {
-      key: string;
-      native_id: string;
-      kind: RoomKind;
-      source_kind: SourceKind;
-    })[];
-    const rooms = new Map<RoomKey, CatalogRoom>();
-    const roomByNativeId = new Map<string, RoomKey>();
-    for (const r of roomRows) {
-      const record: RoomRecord = {
-        key: toRoomKey(r.key),
-        source: sourceKey(String(r.source_key)),
-        nativeId: r.native_id,
-        kind: r.kind,
-        name: (r.name as string | null) ?? undefined,
-        topic: (r.topic as string | null) ?? undefined,
-        purpose: (r.purpose as string | null) ?? undefined,
-        createdAt: r.created_at_ms === null ? undefined : Number(r.created_at_ms),
-        creator: typeof r.creator === 'string' ? toUserKey(r.creator) : undefined,
-        isArchived: r.is_archived === true,
-        isGeneral: r.is_general === true,
-        members: (r.members as string[]).map(toUserKey),
-        parent: typeof r.parent === 'string' ? toRoomKey(r.parent) : undefined,
-      };
-      const target = options.roomTargets?.[record.key] ?? options.roomTargets?.[r.native_id];
-      rooms.set(record.key, {
-        record,
-        sourceKind: r.source_kind,
-        alias: identity.roomAlias(r.source_kind, r.native_id),
-        ...(target === undefined ? {} : { target }),
-      });
-      roomByNativeId.set(r.native_id, record.key);
-    }
+    const { users, userByNativeId } = await loadUsers(db, identity, options);
+    const { rooms, roomByNativeId } = await loadRooms(db, identity, options);
     const aliasRows = (await db('slack_custom_emoji')
       .whereNotNull('alias_of')
-      .select('name', 'alias_of')) as {
-      name: string;
-      alias_of: string;
-    }[];
+      .select('name', 'alias_of')) as { name: string; alias_of: string }[];
     const emojiAliases = new Map(aliasRows.map((r) => [r.name, r.alias_of]));
     return new PushCatalog(users, rooms, roomByNativeId, userByNativeId, emojiAliases, db);
   }
@@ -211,4 +121,111 @@ export class PushCatalog {
     if (user === undefined) throw new Error(`user ${key} is referenced but not in the store`);
     return user;
   }
+}
+
+interface UserRow {
+  key: string;
+  native_id: string;
+  display_name: string;
+  handle: string | null;
+  email: string | null;
+  avatar_url: string | null;
+  is_admin: boolean;
+  is_bot: boolean;
+  kind: SourceKind;
+}
+
+/** Every stored user with the Matrix ID the identity rules give it (a ghost by default). */
+async function loadUsers(db: Knex, identity: IdentityMapper, options: CatalogOptions) {
+  const userRows = (await db('users as u')
+    .join('sources as s', 's.key', 'u.source_key')
+    .select(
+      'u.key',
+      'u.native_id',
+      'u.display_name',
+      'u.handle',
+      'u.email',
+      'u.avatar_url',
+      'u.is_admin',
+      'u.is_bot',
+      's.kind',
+    )) as UserRow[];
+  const resolved = await resolveIdentities(
+    userRows.map((u) => ({
+      key: toUserKey(u.key),
+      kind: u.kind,
+      nativeId: u.native_id,
+      handle: u.handle ?? undefined,
+      email: u.email ?? undefined,
+    })),
+    identity,
+    options.rules ?? identityRules({}),
+    options.lookupEmail,
+  );
+  const users = new Map<UserKey, CatalogUser>();
+  const userByNativeId = new Map<string, UserKey>();
+  for (const u of userRows) {
+    const key = toUserKey(u.key);
+    const id = resolved.get(key) ?? {
+      mxid: identity.uniqueGhostUserId(u.kind, u.native_id),
+      origin: 'ghost' as const,
+    };
+    users.set(key, {
+      key,
+      mxid: id.mxid,
+      origin: id.origin,
+      displayName: u.display_name,
+      avatarUrl: u.avatar_url ?? undefined,
+      isAdmin: u.is_admin,
+      isBot: u.is_bot,
+    });
+    userByNativeId.set(u.native_id, key);
+  }
+  return { users, userByNativeId };
+}
+
+type RoomRow = Record<string, unknown> & {
+  key: string;
+  native_id: string;
+  kind: RoomKind;
+  source_kind: SourceKind;
+};
+
+/** Every stored room with its alias and, when the config maps it, its existing target room. */
+async function loadRooms(db: Knex, identity: IdentityMapper, options: CatalogOptions) {
+  const roomRows = (await db('rooms as r')
+    .join('sources as s', 's.key', 'r.source_key')
+    .select('r.*', 's.kind as source_kind')) as RoomRow[];
+  const rooms = new Map<RoomKey, CatalogRoom>();
+  const roomByNativeId = new Map<string, RoomKey>();
+  for (const r of roomRows) {
+    const record = roomRecordFromRow(r);
+    const target = options.roomTargets?.[record.key] ?? options.roomTargets?.[r.native_id];
+    rooms.set(record.key, {
+      record,
+      sourceKind: r.source_kind,
+      alias: identity.roomAlias(r.source_kind, r.native_id),
+      ...(target === undefined ? {} : { target }),
+    });
+    roomByNativeId.set(r.native_id, record.key);
+  }
+  return { rooms, roomByNativeId };
+}
+
+function roomRecordFromRow(r: RoomRow): RoomRecord {
+  return {
+    key: toRoomKey(r.key),
+    source: sourceKey(String(r.source_key)),
+    nativeId: r.native_id,
+    kind: r.kind,
+    name: (r.name as string | null) ?? undefined,
+    topic: (r.topic as string | null) ?? undefined,
+    purpose: (r.purpose as string | null) ?? undefined,
+    createdAt: r.created_at_ms === null ? undefined : Number(r.created_at_ms),
+    creator: typeof r.creator === 'string' ? toUserKey(r.creator) : undefined,
+    isArchived: r.is_archived === true,
+    isGeneral: r.is_general === true,
+    members: (r.members as string[]).map(toUserKey),
+    parent: typeof r.parent === 'string' ? toRoomKey(r.parent) : undefined,
+  };
 }

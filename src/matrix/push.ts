@@ -10,10 +10,9 @@ import type { Logger } from '../logger.js';
 import type { IdentityMapper } from '../mapping/identity.js';
 import type { MediaKey, MediaRecord, RoomKey } from '../model/index.js';
 import { mediaKey as toMediaKey, sourceKey } from '../model/index.js';
-import { openArchive, type ArchiveReader } from '../sources/archive/archive-reader.js';
 import type { MatrixClient } from './client.js';
 import { buildEmojiPack, IMAGE_PACK_EVENT_TYPE } from '../mapping/emoji-pack.js';
-import { MediaUploader } from './media-uploader.js';
+import { MediaUploader, type MediaArchive } from './media-uploader.js';
 import { Provisioner } from './provisioner.js';
 import { PushCatalog, type CatalogOptions } from './push-catalog.js';
 import { PushState } from './push-state.js';
@@ -46,6 +45,17 @@ export interface PushOptions {
   slackToken?: string;
   /** React with custom emoji images (mxc keys) instead of `:name:` text. */
   imageReactions?: boolean;
+  /**
+   * Opens the export an ingest run read (its `input`), for file bodies inside it. Injected by
+   * the composition root (src/archive's `openArchive`) so that the Matrix side does not know
+   * how exports are stored. Rejections are logged and the bodies count as not in the export.
+   */
+  openArchive: (input: string) => Promise<ExportArchive>;
+}
+
+/** An export opened for its file bodies; push closes it when it is done. */
+export interface ExportArchive extends MediaArchive {
+  close(): Promise<void>;
 }
 
 export interface PushProgress {
@@ -356,7 +366,7 @@ const SLACK_FILE_HOSTS = /(^|\.)slack\.com$/;
 
 /** Media bodies: uploaded once, remembered in the store, read from the source's export. */
 class StoreMediaResolver implements MediaResolver {
-  private readonly archives = new Map<string, Promise<ArchiveReader | undefined>>();
+  private readonly archives = new Map<string, Promise<ExportArchive | undefined>>();
   private readonly uploaders = new Map<string, MediaUploader>();
 
   constructor(
@@ -403,7 +413,7 @@ class StoreMediaResolver implements MediaResolver {
     return uploader;
   }
 
-  private archive(source: string): Promise<ArchiveReader | undefined> {
+  private archive(source: string): Promise<ExportArchive | undefined> {
     let archive = this.archives.get(source);
     if (archive === undefined) {
       archive = (async () => {
@@ -415,7 +425,7 @@ class StoreMediaResolver implements MediaResolver {
           .orderBy('id', 'desc')
           .first('input')) as { input: string } | undefined;
         if (run === undefined) return undefined;
-        return openArchive(run.input).catch((e: unknown) => {
+        return this.o.openArchive(run.input).catch((e: unknown) => {
           this.o.logger.warn(
             { source, err: e instanceof Error ? e.message : String(e) },
             'cannot open the export for file bodies',

@@ -8,6 +8,7 @@
  */
 import type { MediaRecord, RoomRecord, SourceRecord, UserRecord } from './entities.js';
 import type { EventReportKind, TimelineEvent } from './events.js';
+import type { RoomKey } from './ids.js';
 import type { ConversationWatermark } from './watermark.js';
 
 /**
@@ -51,7 +52,21 @@ export interface SkipItem {
   where: string;
   /** How many things this skip covers (default 1). */
   count?: number;
+  /**
+   * Set on every `undecryptable` skip of a Matrix-origin adapter: the room and why, so the
+   * summary can count them per room and per reason (`undecryptable` key).
+   */
+  undecryptable?: { room: RoomKey; why: UndecryptableWhy };
 }
+
+/**
+ * Why an encrypted Matrix event stayed encrypted. Closed; the README documents each.
+ * - `no_decryptor`: no room keys were given (`m.room.encrypted` read without a decryptor);
+ * - `no_key`: the keys given hold no megolm session for it;
+ * - `failed`: it cannot be decrypted (bad MAC, unknown algorithm, malformed);
+ * - `exporter`: the exporter itself could not decrypt it (Element's `m.bad.encrypted`).
+ */
+export type UndecryptableWhy = 'no_decryptor' | 'no_key' | 'failed' | 'exporter';
 
 /**
  * Something carried over only in part. The event is still written; the report says what of it

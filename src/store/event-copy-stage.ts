@@ -6,7 +6,7 @@
  * stored (event-copy-writer.ts decides).
  */
 import type { Knex } from 'knex';
-import { EVENT_COPY_COLUMNS } from './event-copy-row.js';
+import { EVENT_COPY_COLUMNS } from '../model/event-copy-row.js';
 import { copyLines } from './pg-copy.js';
 import type { StoreBackend } from './store.js';
 import type { UpsertCounts } from './upsert.js';

@@ -17,7 +17,7 @@
  */
 import type { Knex } from 'knex';
 import type { EventRows, TimelineEvent } from '../model/index.js';
-import { EVENT_COPY_COLUMNS, eventCopyLine } from './event-copy-row.js';
+import { EVENT_COPY_COLUMNS, eventCopyLine } from '../model/event-copy-row.js';
 import { EventCopyStage } from './event-copy-stage.js';
 import { withRunColumns } from './event-rows.js';
 import { copyLines } from './pg-copy.js';

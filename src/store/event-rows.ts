@@ -1,36 +1,7 @@
 /**
- * `EventRows` (src/model/source-item.ts): events serialised where they were mapped (a worker
- * thread), so that the main thread of an ingest only forwards bytes. Lines are those of
- * event-copy-row.ts without the run columns, which only the ingest knows; it adds them with
- * `withRunColumns` when it writes.
+ * `EventRows` (src/model/source-item.ts) arrive without the run columns, which only the ingest
+ * knows (src/model/event-copy-row.ts `encodeEventRows`); the ingest adds them when it writes.
  */
-import { reportKindOf, type EventRows, type TimelineEvent } from '../model/index.js';
-import { eventCopyLine } from './event-copy-row.js';
-
-/** Serialises events (in order) and the figures the summary counts of them. */
-export function encodeEventRows(events: readonly TimelineEvent[]): EventRows {
-  const kinds: EventRows['kinds'] = {};
-  let threadReplies = 0;
-  let minTs = Number.POSITIVE_INFINITY;
-  let maxTs = Number.NEGATIVE_INFINITY;
-  let text = '';
-  for (const e of events) {
-    text += eventCopyLine(e, '');
-    const kind = reportKindOf(e);
-    kinds[kind] = (kinds[kind] ?? 0) + 1;
-    if (e.thread !== undefined && e.thread.root !== e.key) threadReplies += 1;
-    if (e.ts < minTs) minTs = e.ts;
-    if (e.ts > maxTs) maxTs = e.ts;
-  }
-  return {
-    data: Buffer.from(text, 'utf8'),
-    count: events.length,
-    kinds,
-    threadReplies,
-    minTs,
-    maxTs,
-  };
-}
 
 const NEWLINE = 0x0a;
 

@@ -14,7 +14,7 @@ import type {
   TimelineEvent,
   UserRecord,
 } from '../model/index.js';
-import { eventPayload } from './event-payload.js';
+import { eventPayload } from '../model/event-payload.js';
 
 export interface UpsertCounts {
   added: number;

@@ -14,7 +14,7 @@ import {
 } from '../../src/matrix/media-uploader.js';
 import type { MediaRecord } from '../../src/model/entities.js';
 import { mediaKey, type SourceKey } from '../../src/model/ids.js';
-import { openArchive, type ArchiveReader } from '../../src/sources/archive/archive-reader.js';
+import { openArchive, type ArchiveReader } from '../../src/archive/archive-reader.js';
 import { FakeHomeserver } from '../support/fake-homeserver.js';
 import { recordingLogger, type LogEntry } from '../support/recording-logger.js';
 

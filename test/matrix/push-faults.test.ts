@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/logger.js';
 import { IdentityMapper } from '../../src/mapping/identity.js';
 import { MatrixClient } from '../../src/matrix/client.js';
 import { push, type PushSummary } from '../../src/matrix/push.js';
+import { openArchive } from '../../src/archive/archive-reader.js';
 import type { RoomId, UserId } from '../../src/matrix/types.js';
 import { createTestStore, type TestStore } from '../support/databases.js';
 import {
@@ -102,6 +103,7 @@ function runPush(overrides: Partial<Parameters<typeof push>[0]> = {}): Promise<P
     appendLate: false,
     readMarkers: true,
     allowDownload: false,
+    openArchive,
     maxUploadBytes: 10 * 1024 * 1024,
     // The writer's own waits (resends after ambiguous failures) are recorded like the client's.
     sleep: (ms) => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageEvent } from '../../src/model/index.js';
-import { copyTextField, eventCopyLine } from '../../src/store/event-copy-row.js';
+import { copyTextField, eventCopyLine } from '../../src/model/event-copy-row.js';
 import { EventCopyStage } from '../../src/store/event-copy-stage.js';
-import { eventFromRow, type EventRow } from '../../src/store/event-payload.js';
+import { eventFromRow, type EventRow } from '../../src/model/event-payload.js';
 import { createTestStore, storeBackends, type TestStore } from '../support/databases.js';
 import { TRICKY_TEXT, testMessage } from '../support/events.js';
 

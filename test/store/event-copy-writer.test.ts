@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventKey, type MessageEvent } from '../../src/model/index.js';
 import { EventCopyWriter } from '../../src/store/event-copy-writer.js';
-import { eventFromRow, type EventRow } from '../../src/store/event-payload.js';
+import { eventFromRow, type EventRow } from '../../src/model/event-payload.js';
 import { addCounts, zeroCounts, type UpsertCounts } from '../../src/store/upsert.js';
 import { createTestStore, storeBackends, type TestStore } from '../support/databases.js';
 import { TRICKY_TEXT, testMessage } from '../support/events.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { eventCopyLine } from '../../src/store/event-copy-row.js';
-import { encodeEventRows, withRunColumns } from '../../src/store/event-rows.js';
+import { eventCopyLine } from '../../src/model/event-copy-row.js';
+import { encodeEventRows } from '../../src/model/event-copy-row.js';
+import { withRunColumns } from '../../src/store/event-rows.js';
 import { TRICKY_TEXT, testMessage } from '../support/events.js';
 
 const events = [testMessage(1, 'root'), testMessage(2, TRICKY_TEXT), testMessage(3, 'x\ny', 0)];

@@ -21,7 +21,7 @@ import {
   countUsersWithoutEmail,
   fillUserContacts,
   storeCustomEmoji,
-} from '../../sources/slack/enrichment/enrichment-store.js';
+} from '../../store/slack-enrichment.js';
 import {
   DEFAULT_TOKEN_ENV,
   SlackEnricher,

@@ -17,7 +17,7 @@ import { FerryError } from '../../errors.js';
 import { ingest, type IngestSummary } from '../../ingest/ingest.js';
 import type { Logger } from '../../logger.js';
 import { redactUrl } from '../../redact.js';
-import { storeCustomEmoji } from '../../sources/slack/enrichment/enrichment-store.js';
+import { storeCustomEmoji } from '../../store/slack-enrichment.js';
 import { resolveEmojiAliases } from '../../sources/slack/enrichment/slack-enricher.js';
 import {
   SlackApiSource,

@@ -7,6 +7,7 @@ import { synapseEmailLookup } from '../../matrix/identity-resolver.js';
 import type { CatalogOptions } from '../../matrix/push-catalog.js';
 import { MatrixClient } from '../../matrix/client.js';
 import { push, type PushSummary } from '../../matrix/push.js';
+import { openArchive } from '../../archive/archive-reader.js';
 import { readRegistrationFile } from '../../matrix/registration.js';
 import type { Store } from '../../store/store.js';
 import type { FerryConfig } from '../config.js';
@@ -97,6 +98,7 @@ export async function runPush(
       appendLate: o.appendLate,
       readMarkers: o.readMarkers ?? config.matrix.readMarkers,
       allowDownload: o.downloadMedia ?? config.matrix.downloadMedia,
+      openArchive,
       maxUploadBytes: config.matrix.maxUploadBytes,
       catalog,
       slackToken: nonEmptyEnv('SLACK_TOKEN'),

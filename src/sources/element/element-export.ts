@@ -19,12 +19,13 @@ import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { FerryError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../logger.js';
+import type { EventDecryptor } from '../../e2ee/decryptor.js';
 import type { SourceItem } from '../../model/index.js';
-import { isZipFile, openArchive } from '../archive/archive-reader.js';
-import { errorText, isErrnoCode } from '../archive/helpers.js';
-import { matrixRoomKey } from '../matrix-keys.js';
+import { isZipFile, openArchive } from '../../archive/archive-reader.js';
+import { errorText, isErrnoCode } from '../../archive/helpers.js';
+import { matrixRoomKey } from '../../model/matrix-keys.js';
 import { ElementAttachments } from './element-attachments.js';
-import { elementEventItems, type ElementEventContext } from './element-events.js';
+import { elementEventContext, elementEventItems } from './element-events.js';
 import { readElementDocument } from './element-json.js';
 import { elementSourceKey } from './element-keys.js';
 import { ElementSurvey } from './element-survey.js';
@@ -40,6 +41,8 @@ export interface ElementExportOptions {
    * source stays per exported room.
    */
   roomAliases?: ReadonlyMap<string, string>;
+  /** Decrypts `m.room.encrypted` events; without one they are counted as undecryptable. */
+  decryptor?: EventDecryptor;
 }
 
 /** Events between two progress items. */
@@ -104,17 +107,15 @@ export async function* readElementExport(
     );
 
     // Pass 2: the events.
-    const ctx: ElementEventContext = {
+    const ctx = elementEventContext({
       source,
       roomId,
       room: matrixRoomKey(canonicalId),
       where: input.name,
       attachments: input.attachments,
-      editedMessages: new Set(),
-      emittedMedia: new Set(),
       threadRoots: new Map([...survey.threadRoots].map((id) => [id, false])),
-      orphanReplies: 0,
-    };
+      ...(options.decryptor === undefined ? {} : { decryptor: options.decryptor }),
+    });
     survey.threadRoots.clear();
     bytes = input.size;
     for await (const part of readElementDocument(await input.open(), input.name, {

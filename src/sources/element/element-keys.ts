@@ -18,7 +18,7 @@ export {
   matrixOrder,
   matrixRoomKey,
   matrixUserKey,
-} from '../matrix-keys.js';
+} from '../../model/matrix-keys.js';
 
 /**
  * `exportedBy` is the export's `exported_by` field: a display name, or the MXID when the

@@ -9,7 +9,12 @@
  * so memory grows with the number of people, not of events.
  */
 import type { RoomKind, RoomRecord, SourceKey, UserRecord } from '../../model/index.js';
-import { isMatrixUserId, matrixLocalpart, matrixRoomKey, matrixUserKey } from '../matrix-keys.js';
+import {
+  isMatrixUserId,
+  matrixLocalpart,
+  matrixRoomKey,
+  matrixUserKey,
+} from '../../model/matrix-keys.js';
 import type { ElementAttachments } from './element-attachments.js';
 import { attachmentQueryOf, bundledEdit, eventHeader, threadRootOf } from './element-events.js';
 import { nonEmpty, obj, str } from './json-guards.js';
@@ -52,13 +57,13 @@ export class ElementSurvey {
     this.user(h.sender);
     const editor = str(bundledEdit(h)?.sender);
     if (editor !== undefined && isMatrixUserId(editor)) this.user(editor);
-    if (h.unsigned.redacted_because !== undefined) return;
+    if (h.redacted) return;
     const query = this.attachments === undefined ? undefined : attachmentQueryOf(h);
     if (query !== undefined) this.attachments?.vote(query);
-    const root = threadRootOf(h.content);
+    const root = threadRootOf(h.content ?? {});
     if (root !== undefined) this.threadRoots.add(root);
 
-    const c = h.content;
+    const c = h.content ?? {};
     if (h.stateKey === undefined) return;
     switch (h.type) {
       case 'm.room.member': {

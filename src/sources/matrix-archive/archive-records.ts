@@ -11,7 +11,7 @@
  * - `raw`: the russelldavies fork's JSON output: matrix-nio `event.source` dicts, i.e. real
  *   Matrix events with `origin_server_ts`, plus `_sender_name` / `_media_location` extras.
  */
-import { isMatrixEventId, isMatrixRoomId, isMatrixUserId } from '../matrix-keys.js';
+import { isMatrixEventId, isMatrixRoomId, isMatrixUserId } from '../../model/matrix-keys.js';
 import type { ZoneResolver } from './naive-time.js';
 import { parseIsoTime } from './naive-time.js';
 import { plainExtendedJson, unmangleKeys } from './stored-content.js';

@@ -6,11 +6,12 @@
  * JSON or YAML, and the first record picks the form (archive-records.ts). Records are read one
  * at a time; memory holds only the sets of rooms and users already emitted.
  *
- * Keys come from src/sources/matrix-keys.ts, shared with the Element adapter, so that the same
+ * Keys come from src/model/matrix-keys.ts, shared with the Element adapter, so that the same
  * room exported by several tools merges in the store and its events dedupe by event ID.
  */
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import type { EventDecryptor } from '../../e2ee/decryptor.js';
 import { FerryError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { silentLogger } from '../../logger.js';
@@ -22,7 +23,7 @@ import {
   type UserKey,
   type UserRecord,
 } from '../../model/index.js';
-import { matrixLocalpart, matrixRoomKey, matrixUserKey } from '../matrix-keys.js';
+import { matrixLocalpart, matrixRoomKey, matrixUserKey } from '../../model/matrix-keys.js';
 import {
   detectForm,
   isObject,
@@ -54,6 +55,8 @@ export interface MatrixArchiveOptions {
    * their own keys and still dedupe. The source stays per dumped room.
    */
   roomAliases?: ReadonlyMap<string, string>;
+  /** Decrypts `m.room.encrypted` events; without one they are counted as undecryptable. */
+  decryptor?: EventDecryptor;
 }
 
 /** Emits a progress item every this many records. */
@@ -159,9 +162,9 @@ export async function* readMatrixArchive(
     const items = eventItems(event, {
       source,
       room,
-      sender: matrixUserKey(event.sender),
       user: (mxid, displayName) => user(mxid, source, displayName, targets),
       where: `${label}: ${event.eventId}`,
+      ...(options.decryptor === undefined ? {} : { decryptor: options.decryptor }),
     });
     if (items.some((item) => item.type === 'event')) {
       user(event.sender, source, event.senderName, senders);

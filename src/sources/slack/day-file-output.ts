@@ -4,7 +4,7 @@
  * bookkeeping needs.
  */
 import type { EventKey, SourceItem, TimelineEvent } from '../../model/index.js';
-import { encodeEventRows } from '../../store/event-rows.js';
+import { encodeEventRows } from '../../model/event-copy-row.js';
 import type { MappedMessage } from './slack-day-file.js';
 
 export interface DayFileOutput {

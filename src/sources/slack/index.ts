@@ -1,6 +1,6 @@
 /** Entry point of the Slack adapter: open an export and stream its items. */
 import type { SourceItem } from '../../model/index.js';
-import { openArchive } from '../archive/archive-reader.js';
+import { openArchive } from '../../archive/archive-reader.js';
 import { readSlackExport, type SlackExportOptions } from './slack-export.js';
 
 export type { SlackExportOptions } from './slack-export.js';

@@ -4,7 +4,7 @@
  */
 import { FerryError } from '../../errors.js';
 import type { EventKey, RoomKey, SourceItem, SourceKey } from '../../model/index.js';
-import { parseJsonEntry } from '../json-reader.js';
+import { parseJsonEntry } from '../../archive/json-reader.js';
 import { obj } from './json-guards.js';
 import { slackMessageKey } from './slack-keys.js';
 import { slackMessageItems, type SlackBotDirectory, type SlackUserRefs } from './slack-messages.js';

@@ -10,19 +10,15 @@
  * `<folder>/attachments/<ID>-<name>`).
  */
 import { basename } from 'node:path';
+import type { ArchiveReader } from '../../archive/archive-reader.js';
+import { jsonArrayEntry } from '../../archive/json-reader.js';
 import { FerryError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { silentLogger } from '../../logger.js';
-import type { EventKey, RoomKey, RoomRecord, SourceItem, SourceKey } from '../../model/index.js';
-import type { ArchiveReader } from '../archive/archive-reader.js';
-import { readAhead } from '../archive/read-ahead.js';
-import { jsonArrayEntry } from '../json-reader.js';
-import {
-  SLACK_INDEX_FILES,
-  slackConversation,
-  slackIndexPins,
-  type SlackConversation,
-} from './slack-conversations.js';
+import type { RoomKey, RoomRecord, SourceItem, SourceKey } from '../../model/index.js';
+import { DayFilePool } from './day-file-pool.js';
+import { SLACK_INDEX_FILES, slackConversation, slackIndexPins } from './slack-conversations.js';
+import type { DayFileEnv } from './slack-day-file.js';
+import { messageItems, type ListedConversation } from './slack-export-messages.js';
 import { indexLocalSlackFiles } from './slack-files.js';
 import {
   slackDerivedKey,
@@ -31,10 +27,6 @@ import {
   slackSourceKey,
   slackSpaceKey,
 } from './slack-keys.js';
-import { mapDayFile, type DayFileEnv, type DayFileJob } from './slack-day-file.js';
-import { dayFileOutput, type DayFileOutput } from './day-file-output.js';
-import { DayFilePool, type WorkerDayFile } from './day-file-pool.js';
-import { replayUserCalls } from './slack-user-calls.js';
 import { microsToMillis, slackTsToMicros } from './slack-ts.js';
 import { SlackPlaceholderCollector, SlackUserDirectory, slackUserRecord } from './slack-users.js';
 
@@ -106,14 +98,29 @@ async function* exportItems(
   userFiles: string[],
   pool: DayFilePool | undefined,
 ): AsyncGenerator<SourceItem> {
-  const logger = options.logger ?? silentLogger;
-  const label = reader.label;
-
   // Pass 1 over the user lists: who exists, which bot IDs belong to whom, which workspace.
   const directory = new SlackUserDirectory();
   for (const file of userFiles) {
     for await (const raw of jsonArrayEntry(reader, file)) directory.learn(raw);
   }
+  const { source, spaces } = yield* workspaceItems(reader.label, options, roots, directory);
+  yield* userItems(reader, userFiles, source);
+  const placeholders = new SlackPlaceholderCollector(directory);
+  const conversations = yield* conversationItems(reader, roots, source, spaces, placeholders);
+  const { dayFiles, localFiles } = yield* classifyEntries(reader, roots, conversations);
+  const env: DayFileEnv = { source, users: placeholders, directory, localFiles };
+  pool?.init({ source, users: directory.lookups(), localFiles: [...localFiles] });
+  yield* messageItems(reader, options, conversations, dayFiles, { env, placeholders, pool });
+  for (const user of placeholders.records(source)) yield { type: 'user', user };
+}
+
+/** The workspace: its source record, its space, and a space per Grid workspace. */
+function* workspaceItems(
+  label: string,
+  options: SlackExportOptions,
+  roots: ExportRoot[],
+  directory: SlackUserDirectory,
+): Generator<SourceItem, { source: SourceKey; spaces: Map<string, RoomKey> }> {
   const workspaceId = directory.workspaceId() ?? fallbackWorkspaceId(label);
   const source: SourceKey = slackSourceKey(workspaceId);
   const workspaceName = options.workspaceName ?? defaultWorkspaceName(label, workspaceId);
@@ -127,38 +134,43 @@ async function* exportItems(
     if (root.team === undefined) continue;
     const key = slackSpaceKey(`${workspaceId}:${root.team}`);
     spaces.set(root.prefix, key);
-    yield {
-      type: 'room',
-      room: {
-        ...spaceRecord(key, source, `${workspaceId}:${root.team}`, root.team),
-        parent: topSpace,
-      },
-    };
+    const record = spaceRecord(key, source, `${workspaceId}:${root.team}`, root.team);
+    yield { type: 'room', room: { ...record, parent: topSpace } };
   }
+  return { source, spaces };
+}
 
-  // Pass 2: the user records themselves.
+/** Pass 2 over the user lists: the user records themselves, each once. */
+async function* userItems(
+  reader: ArchiveReader,
+  userFiles: string[],
+  source: SourceKey,
+): AsyncGenerator<SourceItem> {
   const emitted = new Set<string>();
   for (const file of userFiles) {
     for await (const raw of jsonArrayEntry(reader, file)) {
       const user = slackUserRecord(raw, source);
       if (user === undefined) {
-        yield {
-          type: 'skip',
-          reason: 'malformed_message',
-          where: `${label}: ${file}: user entry without an id`,
-        };
+        const where = `${reader.label}: ${file}: user entry without an id`;
+        yield { type: 'skip', reason: 'malformed_message', where };
       } else if (!emitted.has(user.nativeId)) {
         emitted.add(user.nativeId);
         yield { type: 'user', user };
       }
     }
   }
-  emitted.clear();
+}
 
-  // Conversations from the index files of every root.
-  const placeholders = new SlackPlaceholderCollector(directory);
-  const conversations: Omit<SlackConversation, 'room'>[] = [];
-  const roomOf = new Map<string, RoomKey>();
+/** Conversations from the index files of every root, each once, with the pins they list. */
+async function* conversationItems(
+  reader: ArchiveReader,
+  roots: ExportRoot[],
+  source: SourceKey,
+  spaces: Map<string, RoomKey>,
+  placeholders: SlackPlaceholderCollector,
+): AsyncGenerator<SourceItem, ListedConversation[]> {
+  const conversations: ListedConversation[] = [];
+  const seen = new Set<string>();
   for (const root of roots) {
     for (const { file, kind } of SLACK_INDEX_FILES) {
       const path = root.prefix + file;
@@ -171,23 +183,32 @@ async function* exportItems(
           folderPrefix: root.prefix,
         });
         if (conversation === undefined) {
-          yield {
-            type: 'skip',
-            reason: 'malformed_message',
-            where: `${label}: ${path}: entry without an id`,
-          };
+          const where = `${reader.label}: ${path}: entry without an id`;
+          yield { type: 'skip', reason: 'malformed_message', where };
           continue;
         }
-        if (roomOf.has(conversation.id)) continue; // listed by the org and by a workspace
-        roomOf.set(conversation.id, conversation.room.key);
-        conversations.push({ id: conversation.id, folder: conversation.folder });
-        yield { type: 'room', room: conversation.room };
-        yield* indexPinEvents(raw, conversation.room, source, placeholders);
+        if (seen.has(conversation.id)) continue; // listed by the org and by a workspace
+        seen.add(conversation.id);
+        const { id, folder, room } = conversation;
+        conversations.push({ id, folder, room: room.key });
+        yield { type: 'room', room };
+        yield* indexPinEvents(raw, room, source, placeholders);
       }
     }
   }
+  return conversations;
+}
 
-  // Classify every entry: day files per conversation folder, file bodies, the rest skipped.
+/**
+ * Classifies every entry: day files per listed conversation folder (sorted), file bodies, and
+ * the rest skipped (unsupported entries, folders no index file lists).
+ */
+function* classifyEntries(
+  reader: ArchiveReader,
+  roots: ExportRoot[],
+  conversations: ListedConversation[],
+): Generator<SourceItem, ClassifiedEntries> {
+  const label = reader.label;
   const localFiles = indexLocalSlackFiles(reader.entries().map((e) => e.path));
   const dayFiles = new Map<string, string[]>();
   const listedFolders = new Set(conversations.map((c) => c.folder));
@@ -216,129 +237,18 @@ async function* exportItems(
     dayFiles.set(folder, list);
   }
   for (const [folder, count] of unlisted) {
-    yield {
-      type: 'skip',
-      reason: 'unlisted_conversation',
-      where: `${label}: ${folder}/ (${count} day files)`,
-      count,
-    };
+    const where = `${label}: ${folder}/ (${count} day files)`;
+    yield { type: 'skip', reason: 'unlisted_conversation', where, count };
   }
-
-  // The messages, conversation by conversation, day file by day file.
-  const perConversation = conversations.map((conversation) => ({
-    conversation,
-    room: roomOf.get(conversation.id),
-    files: (dayFiles.get(conversation.folder) ?? []).sort(),
-  }));
-  const jobs: DayFileJob[] = perConversation.flatMap(({ conversation, room, files }) =>
-    room === undefined
-      ? []
-      : files.map((path) => ({
-          label,
-          path,
-          conversationId: conversation.id,
-          room,
-          folder: conversation.folder,
-          skipBad: options.skipBadFiles === true,
-        })),
-  );
-  const env: DayFileEnv = { source, users: placeholders, directory, localFiles };
-  pool?.init({ source, users: directory.lookups(), localFiles: [...localFiles] });
-  // Entries are read and inflated ahead (libuv's thread pool) and, with workers, mapped ahead;
-  // results are taken in order on this thread.
-  const inflight = new Set<Promise<Buffer>>();
-  let posted: Promise<unknown> = Promise.resolve();
-  const reads = readAhead(
-    jobs,
-    (job): Promise<DayFileStep> => {
-      const reading = reader.readBuffer(job.path);
-      inflight.add(reading);
-      reading.then(
-        () => inflight.delete(reading),
-        () => inflight.delete(reading),
-      );
-      if (pool === undefined) return reading.then((bytes) => ({ kind: 'bytes', bytes }));
-      // Handed to the workers in export order, whatever order the reads finish in.
-      let mapping: Promise<WorkerDayFile> | undefined;
-      const post = posted.then(async () => {
-        mapping = pool.run(job, await reading);
-      });
-      posted = post.catch(() => undefined);
-      return post.then(() => mapping as Promise<WorkerDayFile>);
-    },
-    pool === undefined ? 2 : 2 * pool.size + 2,
-  );
-  try {
-    let doneFiles = 0;
-    for (const { conversation, room, files } of perConversation) {
-      if (room === undefined) continue;
-      const threadRoots = new Set<EventKey>();
-      let orphans = 0;
-      for (let f = 0; f < files.length; f++) {
-        const next = reads.next();
-        if (next.done === true) break;
-        const [job, pending] = next.value;
-        const result = await mappedDayFile(await pending, job, env, placeholders);
-        doneFiles += 1;
-        if (result.kind === 'bad') {
-          logger.warn({ entry: job.path, reason: result.reason }, 'skipping a bad day file');
-          yield { type: 'skip', reason: 'bad_file', where: `${label}: ${job.path}` };
-          continue;
-        }
-        const { duplicates, items, roots, openReplies } = result.output;
-        for (const ts of duplicates) {
-          yield { type: 'skip', reason: 'duplicate', where: `${label}: ${job.path} ts=${ts}` };
-        }
-        for (const root of openReplies) if (!threadRoots.has(root)) orphans += 1;
-        for (const root of roots) threadRoots.add(root);
-        yield* items;
-        yield {
-          type: 'progress',
-          done: doneFiles,
-          total: jobs.length,
-          unit: 'entries',
-          label: job.path,
-        };
-      }
-      if (orphans > 0) {
-        yield {
-          type: 'loss',
-          reason: 'thread_root_missing',
-          where: `${label}: ${conversation.folder}`,
-          count: orphans,
-        };
-      }
-    }
-  } finally {
-    // Stopped early (an error, or the consumer stopped): let the reads already started finish
-    // before the caller closes the archive; no new ones start.
-    await Promise.allSettled([...inflight]);
-  }
-
-  for (const user of placeholders.records(source)) yield { type: 'user', user };
+  for (const list of dayFiles.values()) list.sort();
+  return { dayFiles, localFiles };
 }
 
-/** A day file read ahead: its bytes (mapped on this thread) or what a worker made of it. */
-type DayFileStep = { kind: 'bytes'; bytes: Buffer } | WorkerDayFile;
-
-async function mappedDayFile(
-  step: DayFileStep,
-  job: DayFileJob,
-  env: DayFileEnv,
-  placeholders: SlackPlaceholderCollector,
-): Promise<{ kind: 'ok'; output: DayFileOutput } | { kind: 'bad'; reason: string }> {
-  switch (step.kind) {
-    case 'bytes': {
-      const result = await mapDayFile(step.bytes, job, env);
-      if (result.kind === 'bad') return result;
-      return { kind: 'ok', output: dayFileOutput(result.duplicates, result.messages, false) };
-    }
-    case 'ok':
-      replayUserCalls(step.userCalls, placeholders);
-      return step;
-    case 'bad':
-      return step;
-  }
+interface ClassifiedEntries {
+  /** Day file paths of each listed conversation folder, in date order. */
+  dayFiles: Map<string, string[]>;
+  /** File bodies in the export, by file ID. */
+  localFiles: Map<string, string>;
 }
 
 function findRoots(reader: ArchiveReader): ExportRoot[] {

@@ -7,6 +7,7 @@
 import type {
   EventKey,
   MediaRecord,
+  OrderKey,
   RoomKey,
   SourceItem,
   SourceKey,
@@ -58,13 +59,8 @@ export function slackMessageItems(raw: unknown, ctx: SlackMessageContext): Sourc
   const m = obj(raw);
   const micros = slackTsToMicros(m?.ts);
   if (m === undefined || micros === undefined) {
-    return [
-      {
-        type: 'skip',
-        reason: 'malformed_message',
-        where: `${ctx.where}: message without a valid ts`,
-      },
-    ];
+    const where = `${ctx.where}: message without a valid ts`;
+    return [{ type: 'skip', reason: 'malformed_message', where }];
   }
   const ts = canonicalSlackTs(micros);
   const where = `${ctx.where} ts=${ts}`;
@@ -79,80 +75,126 @@ export function slackMessageItems(raw: unknown, ctx: SlackMessageContext): Sourc
   if (sender === undefined) {
     return [{ type: 'skip', reason: 'invalid_sender', where }];
   }
+  const base: MessageBase = {
+    key: slackMessageKey(ctx.conversationId, micros),
+    sender,
+    micros,
+    order: slackOrder.message(micros),
+    millis: microsToMillis(micros),
+    ts,
+    thread: threadOf(m, micros, ctx),
+    where,
+  };
+  const change = subtypeEvent(m, subtype ?? '', base, ctx);
+  if (change !== undefined) return [change];
 
-  const key = slackMessageKey(ctx.conversationId, micros);
-  // Every event below is written as one object literal with all of its fields (no `...base`
-  // spreads): on a 10^7-message export, spreading into literals was the adapter's main cost.
-  const room = ctx.room;
-  const order = slackOrder.message(micros);
-  const millis = microsToMillis(micros);
-  const source = ctx.source;
-  const thread = threadOf(m, micros, ctx);
-  const items: SourceItem[] = [];
+  const items = messageAndFiles(m, subtype, base, ctx);
+  if (items.length === 0) return [{ type: 'skip', reason: 'empty_message', where }];
+  const reactions = arr(m.reactions);
+  if (reactions !== undefined) pushReactions(items, reactions, base.key, micros, ts, ctx, where);
+  if (strings(m.pinned_to).includes(ctx.conversationId)) {
+    items.push({
+      type: 'event',
+      event: {
+        key: slackDerivedKey(base.key, 'pin'),
+        room: ctx.room,
+        sender: sender.key,
+        order: slackOrder.pin(micros),
+        ts: base.millis,
+        source: ctx.source,
+        nativeId: ts,
+        kind: 'pin',
+        target: base.key,
+        pinned: true,
+      },
+    });
+  }
+  return items;
+}
+
+/**
+ * What every event of one message shares. Events are written as one object literal with all of
+ * their fields (no `...base` spreads): on a 10^7-message export, spreading into literals was the
+ * adapter's main cost.
+ */
+interface MessageBase {
+  key: EventKey;
+  sender: ResolvedSender;
+  micros: number;
+  order: OrderKey;
+  millis: number;
+  /** Canonical Slack ts: the message's native ID. */
+  ts: string;
+  thread: ThreadRef | undefined;
+  where: string;
+}
+
+/** Join/leave and channel changes (topic, purpose, name, archive, visibility), if it is one. */
+function subtypeEvent(
+  m: JsonObject,
+  subtype: string,
+  b: MessageBase,
+  ctx: SlackMessageContext,
+): SourceItem | undefined {
+  const { room, source } = ctx;
+  const { key, order, millis: ts, ts: nativeId, thread } = b;
+  const sender = b.sender.key;
   const stateEvent = (change: RoomStateChange): SourceItem => ({
     type: 'event',
-    event: {
-      key,
-      room,
-      sender: sender.key,
-      order,
-      ts: millis,
-      source,
-      nativeId: ts,
-      thread,
-      kind: 'room_state',
-      change,
-    },
+    event: { key, room, sender, order, ts, source, nativeId, thread, kind: 'room_state', change },
   });
-
-  switch (subtype ?? '') {
+  switch (subtype) {
     case 'channel_join':
     case 'group_join':
     case 'channel_leave':
-    case 'group_leave':
-      items.push({
+    case 'group_leave': {
+      const membership = subtype.endsWith('_join') ? 'join' : 'leave';
+      return {
         type: 'event',
         event: {
           key,
           room,
-          sender: sender.key,
+          sender,
           order,
-          ts: millis,
+          ts,
           source,
-          nativeId: ts,
+          nativeId,
           thread,
           kind: 'membership',
-          membership: (subtype ?? '').endsWith('_join') ? 'join' : 'leave',
-          target: sender.key,
+          membership,
+          target: sender,
         },
-      });
-      return items;
+      };
+    }
     case 'channel_topic':
     case 'group_topic':
-      return [stateEvent({ field: 'topic', topic: str(m.topic) ?? '' })];
+      return stateEvent({ field: 'topic', topic: str(m.topic) ?? '' });
     case 'channel_purpose':
     case 'group_purpose':
-      return [stateEvent({ field: 'purpose', purpose: str(m.purpose) ?? '' })];
+      return stateEvent({ field: 'purpose', purpose: str(m.purpose) ?? '' });
     case 'channel_name':
     case 'group_name':
-      return [
-        stateEvent({ field: 'name', name: str(m.name) ?? '', previous: nonEmpty(m.old_name) }),
-      ];
+      return stateEvent({ field: 'name', name: str(m.name) ?? '', previous: nonEmpty(m.old_name) });
     case 'channel_archive':
     case 'group_archive':
     case 'channel_unarchive':
     case 'group_unarchive':
-      return [stateEvent({ field: 'archived', archived: !(subtype ?? '').endsWith('unarchive') })];
+      return stateEvent({ field: 'archived', archived: !subtype.endsWith('unarchive') });
     case 'channel_convert_to_private':
     case 'channel_convert_to_public':
-      return [
-        stateEvent({ field: 'visibility', private: subtype === 'channel_convert_to_private' }),
-      ];
+      return stateEvent({ field: 'visibility', private: subtype === 'channel_convert_to_private' });
     default:
-      break;
+      return undefined;
   }
+}
 
-  // Everything else is a message, possibly with files.
+/** The message's text event (if it has text) and one file event per file; empty if neither. */
+function messageAndFiles(
+  m: JsonObject,
+  subtype: string | undefined,
+  b: MessageBase,
+  ctx: SlackMessageContext,
+): SourceItem[] {
   const content = textOf(m, subtype);
   const files = filesOf(m, subtype);
   const hasText =
@@ -160,89 +202,83 @@ export function slackMessageItems(raw: unknown, ctx: SlackMessageContext): Sourc
     (content.text.trim() !== '' ||
       (content.blocks?.length ?? 0) > 0 ||
       (content.attachments?.length ?? 0) > 0);
-  if (!hasText && files.length === 0) {
-    return [{ type: 'skip', reason: 'empty_message', where }];
-  }
-  const msgtype = subtype === 'me_message' ? 'emote' : sender.isBot ? 'notice' : 'text';
+  const items: SourceItem[] = [];
+  if (hasText) textEvent(items, m, subtype, content, b, ctx);
+  files.forEach((file, index) => fileEvent(items, file, !hasText && index === 0, index, b, ctx));
+  return items;
+}
+
+function textEvent(
+  items: SourceItem[],
+  m: JsonObject,
+  subtype: string | undefined,
+  content: SourceText,
+  b: MessageBase,
+  ctx: SlackMessageContext,
+): void {
+  const msgtype = subtype === 'me_message' ? 'emote' : b.sender.isBot ? 'notice' : 'text';
   const edited = obj(m.edited);
   const editedAt = slackTsToMicros(edited?.ts);
-  if (hasText) {
-    items.push({
-      type: 'event',
-      event: {
-        key,
-        room,
-        sender: sender.key,
-        order,
-        ts: millis,
-        source,
-        nativeId: ts,
-        thread,
-        kind: 'message',
-        msgtype,
-        content,
-        edited:
-          editedAt === undefined
-            ? undefined
-            : {
-                at: microsToMillis(editedAt),
-                by:
-                  nonEmpty(edited?.user) === undefined
-                    ? undefined
-                    : ctx.users.user(String(edited?.user)),
-              },
-        tombstone: subtype === 'tombstone' ? true : undefined,
-        senderNameOverride: sender.nameOverride,
-        subtype,
-      },
-    });
-    if (editedAt !== undefined) items.push({ type: 'loss', reason: 'edit_history', where });
-  }
-  files.forEach((file, index) => {
-    const media = slackFileMedia(file, ctx);
-    items.push({ type: 'media', media });
-    const loss = lossOf(media);
-    if (loss !== undefined)
-      items.push({ type: 'loss', reason: loss, where: `${where} file=${media.nativeId}` });
-    const first = !hasText && index === 0;
-    items.push({
-      type: 'event',
-      event: {
-        key: first ? key : slackDerivedKey(key, `file:${media.nativeId}`),
-        room,
-        sender: sender.key,
-        order: first ? order : slackOrder.file(micros, index),
-        ts: millis,
-        source,
-        nativeId: first ? ts : `${ts}/${media.nativeId}`,
-        thread,
-        kind: 'file',
-        media: media.key,
-        senderNameOverride: sender.nameOverride,
-      },
-    });
+  const editor = nonEmpty(edited?.user);
+  items.push({
+    type: 'event',
+    event: {
+      key: b.key,
+      room: ctx.room,
+      sender: b.sender.key,
+      order: b.order,
+      ts: b.millis,
+      source: ctx.source,
+      nativeId: b.ts,
+      thread: b.thread,
+      kind: 'message',
+      msgtype,
+      content,
+      edited:
+        editedAt === undefined
+          ? undefined
+          : {
+              at: microsToMillis(editedAt),
+              by: editor === undefined ? undefined : ctx.users.user(editor),
+            },
+      tombstone: subtype === 'tombstone' ? true : undefined,
+      senderNameOverride: b.sender.nameOverride,
+      subtype,
+    },
   });
+  if (editedAt !== undefined) items.push({ type: 'loss', reason: 'edit_history', where: b.where });
+}
 
-  const reactions = arr(m.reactions);
-  if (reactions !== undefined) pushReactions(items, reactions, key, micros, ts, ctx, where);
-  if (strings(m.pinned_to).includes(ctx.conversationId)) {
-    items.push({
-      type: 'event',
-      event: {
-        key: slackDerivedKey(key, 'pin'),
-        room,
-        sender: sender.key,
-        order: slackOrder.pin(micros),
-        ts: millis,
-        source,
-        nativeId: ts,
-        kind: 'pin',
-        target: key,
-        pinned: true,
-      },
-    });
-  }
-  return items;
+/** A file of the message: its media record, any loss, and its event (part 0 when no text). */
+function fileEvent(
+  items: SourceItem[],
+  file: JsonObject,
+  first: boolean,
+  index: number,
+  b: MessageBase,
+  ctx: SlackMessageContext,
+): void {
+  const media = slackFileMedia(file, ctx);
+  items.push({ type: 'media', media });
+  const loss = lossOf(media);
+  if (loss !== undefined)
+    items.push({ type: 'loss', reason: loss, where: `${b.where} file=${media.nativeId}` });
+  items.push({
+    type: 'event',
+    event: {
+      key: first ? b.key : slackDerivedKey(b.key, `file:${media.nativeId}`),
+      room: ctx.room,
+      sender: b.sender.key,
+      order: first ? b.order : slackOrder.file(b.micros, index),
+      ts: b.millis,
+      source: ctx.source,
+      nativeId: first ? b.ts : `${b.ts}/${media.nativeId}`,
+      thread: b.thread,
+      kind: 'file',
+      media: media.key,
+      senderNameOverride: b.sender.nameOverride,
+    },
+  });
 }
 
 interface ResolvedSender {

@@ -12,9 +12,9 @@ import type {
   RoomStateEvent,
   SourceItem,
 } from '../../../src/model/index.js';
-import { openArchive } from '../../../src/sources/archive/archive-reader.js';
+import { openArchive } from '../../../src/archive/archive-reader.js';
 import { elementExportItems } from '../../../src/sources/element/index.js';
-import { matrixOrder } from '../../../src/sources/matrix-keys.js';
+import { matrixOrder } from '../../../src/model/matrix-keys.js';
 import { collect } from '../../support/collect.js';
 import { buildZip } from '../../support/zip-builder.js';
 import {

@@ -13,7 +13,7 @@ import {
   isMatrixUserId,
   isMxcUri,
   matrixLocalpart,
-} from '../../../src/sources/matrix-keys.js';
+} from '../../../src/model/matrix-keys.js';
 
 describe('Element and shared Matrix keys', () => {
   it('builds the keys every Matrix-origin adapter shares', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { eventKey, type MediaRecord, type SourceItem } from '../../../src/model/index.js';
 import { dayFileOutput } from '../../../src/sources/slack/day-file-output.js';
-import { eventCopyLine } from '../../../src/store/event-copy-row.js';
+import { eventCopyLine } from '../../../src/model/event-copy-row.js';
 import { testMessage } from '../../support/events.js';
 
 // testMessage(n): even n reply in the thread of test:1.

@@ -12,7 +12,7 @@ import { FerryError } from '../../../src/errors.js';
 import { SummaryCounter } from '../../../src/ingest/summary.js';
 import type { SourceItem } from '../../../src/model/index.js';
 import { slackExportItems, type SlackExportOptions } from '../../../src/sources/slack/index.js';
-import { eventCopyLine } from '../../../src/store/event-copy-row.js';
+import { eventCopyLine } from '../../../src/model/event-copy-row.js';
 import { copyFixture } from '../../support/fixture-copy.js';
 
 const MODERN = 'test/fixtures/slack/modern';

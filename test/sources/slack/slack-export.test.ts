@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FileEvent, MessageEvent, ReactionEvent } from '../../../src/model/index.js';
-import { openArchive } from '../../../src/sources/archive/archive-reader.js';
+import { openArchive } from '../../../src/archive/archive-reader.js';
 import { slackExportItems } from '../../../src/sources/slack/index.js';
 import { readSlackExport } from '../../../src/sources/slack/slack-export.js';
 import { collect } from '../../support/collect.js';

@@ -74,19 +74,8 @@ export interface SlackTokenIdentity {
 }
 
 /** What `users.list` knows about one user that an export may lack. */
-export interface SlackUserContact {
-  email?: string;
-  realName?: string;
-}
-
-export interface SlackCustomEmoji {
-  /** Custom name → image URL; aliases to custom emoji are resolved to the target's image. */
-  images: Map<string, string>;
-  /** Custom name → standard shortcode, for aliases of built-in emoji (`alias:thumbsup`). */
-  standardAliases: Map<string, string>;
-  /** Aliases whose chain ends nowhere or loops; dropped. */
-  broken: string[];
-}
+export type { SlackCustomEmoji, SlackUserContact } from '../../../model/slack-enrichment.js';
+import type { SlackCustomEmoji, SlackUserContact } from '../../../model/slack-enrichment.js';
 
 /** Reads the token from `process.env[name]`; `config_invalid` when unset or empty. */
 export function slackTokenFromEnv(

@@ -5,7 +5,7 @@ import {
 } from '../../../../src/cli/commands/enrich-slack.js';
 import { FerryError } from '../../../../src/errors.js';
 import { ingest } from '../../../../src/ingest/ingest.js';
-import { loadCustomEmoji } from '../../../../src/sources/slack/enrichment/enrichment-store.js';
+import { loadCustomEmoji } from '../../../../src/store/slack-enrichment.js';
 import { SlackEnricher } from '../../../../src/sources/slack/enrichment/slack-enricher.js';
 import { slackExportItems } from '../../../../src/sources/slack/index.js';
 import { createTestStore, type TestStore } from '../../../support/databases.js';
