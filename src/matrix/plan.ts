@@ -42,61 +42,8 @@ export async function planPush(
   client: MatrixClient,
   catalog: PushCatalog,
 ): Promise<PushPlan> {
-  const done = new Set(
-    (
-      (await db('matrix_users').where({ profile_done: true }).select('user_key')) as {
-        user_key: string;
-      }[]
-    ).map((r) => r.user_key),
-  );
-  const users: PlannedUser[] = [];
-  const byOrigin: Record<IdentityOrigin, number> = { ghost: 0, explicit: 0, email: 0, local: 0 };
-  for (const u of catalog.users.values()) {
-    byOrigin[u.origin] += 1;
-    users.push({
-      user: u.key,
-      name: u.displayName,
-      mxid: u.mxid,
-      origin: u.origin,
-      create: u.origin === 'ghost' && !done.has(u.key),
-    });
-  }
-  users.sort((a, b) => (a.user < b.user ? -1 : 1));
-
-  const created = new Map(
-    (
-      (await db('matrix_rooms').whereNotNull('room_id').select('room_key', 'room_id')) as {
-        room_key: string;
-        room_id: string;
-      }[]
-    ).map((r) => [r.room_key, r.room_id]),
-  );
-  const pending = new Map(
-    (
-      (await db.raw(
-        `select e.room_key, count(*) as n from events e
-          where not exists (select 1 from matrix_ledger l where l.event_key = e.key and l.part = 0)
-          group by e.room_key`,
-      )) as { rows: { room_key: string; n: number | string }[] }
-    ).rows.map((r) => [r.room_key, Number(r.n)]),
-  );
-  const rooms: PlannedRoom[] = [];
-  for (const [key, room] of catalog.rooms) {
-    let action: PlannedRoom['action'];
-    if (created.has(key)) action = 'already_created';
-    else if (room.target !== undefined) action = 'use_existing';
-    else
-      action = (await client.resolveAlias(room.alias)) === undefined ? 'create' : 'found_by_alias';
-    rooms.push({
-      room: key,
-      kind: room.record.kind,
-      name: room.record.name ?? null,
-      target: room.target ?? room.alias,
-      action,
-      events_to_send: pending.get(key) ?? 0,
-    });
-  }
-  rooms.sort((a, b) => (a.room < b.room ? -1 : 1));
+  const { users, byOrigin } = await planUsers(db, catalog);
+  const rooms = await planRooms(db, client, catalog);
   const alreadySent = Number(
     (
       (await db('matrix_ledger').where({ status: 'sent' }).count({ n: '*' })) as {
@@ -118,4 +65,62 @@ export async function planPush(
     },
     events: { to_send: rooms.reduce((n, r) => n + r.events_to_send, 0), already_sent: alreadySent },
   };
+}
+
+/** Every user with its Matrix ID and origin; ghosts not yet provisioned are to create. */
+async function planUsers(db: Knex, catalog: PushCatalog) {
+  const doneRows = (await db('matrix_users').where({ profile_done: true }).select('user_key')) as {
+    user_key: string;
+  }[];
+  const done = new Set(doneRows.map((r) => r.user_key));
+  const users: PlannedUser[] = [];
+  const byOrigin: Record<IdentityOrigin, number> = { ghost: 0, explicit: 0, email: 0, local: 0 };
+  for (const u of catalog.users.values()) {
+    byOrigin[u.origin] += 1;
+    users.push({
+      user: u.key,
+      name: u.displayName,
+      mxid: u.mxid,
+      origin: u.origin,
+      create: u.origin === 'ghost' && !done.has(u.key),
+    });
+  }
+  users.sort((a, b) => (a.user < b.user ? -1 : 1));
+  return { users, byOrigin };
+}
+
+/** Every room, what push would do about it (alias looked up), and its events not yet written. */
+async function planRooms(
+  db: Knex,
+  client: MatrixClient,
+  catalog: PushCatalog,
+): Promise<PlannedRoom[]> {
+  const createdRows = (await db('matrix_rooms')
+    .whereNotNull('room_id')
+    .select('room_key', 'room_id')) as { room_key: string; room_id: string }[];
+  const created = new Map(createdRows.map((r) => [r.room_key, r.room_id]));
+  const pendingRows = (await db.raw(
+    `select e.room_key, count(*) as n from events e
+      where not exists (select 1 from matrix_ledger l where l.event_key = e.key and l.part = 0)
+      group by e.room_key`,
+  )) as { rows: { room_key: string; n: number | string }[] };
+  const pending = new Map(pendingRows.rows.map((r) => [r.room_key, Number(r.n)]));
+  const rooms: PlannedRoom[] = [];
+  for (const [key, room] of catalog.rooms) {
+    let action: PlannedRoom['action'];
+    if (created.has(key)) action = 'already_created';
+    else if (room.target !== undefined) action = 'use_existing';
+    else
+      action = (await client.resolveAlias(room.alias)) === undefined ? 'create' : 'found_by_alias';
+    rooms.push({
+      room: key,
+      kind: room.record.kind,
+      name: room.record.name ?? null,
+      target: room.target ?? room.alias,
+      action,
+      events_to_send: pending.get(key) ?? 0,
+    });
+  }
+  rooms.sort((a, b) => (a.room < b.room ? -1 : 1));
+  return rooms;
 }

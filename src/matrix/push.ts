@@ -16,7 +16,7 @@ import { MediaUploader, type MediaArchive } from './media-uploader.js';
 import { Provisioner } from './provisioner.js';
 import { PushCatalog, type CatalogOptions } from './push-catalog.js';
 import { PushState } from './push-state.js';
-import { RoomWriter, type MediaResolver } from './room-writer.js';
+import { RoomWriter, type MediaResolver, type RoomWriteResult } from './room-writer.js';
 import type { JsonObject, RoomId, UserId } from './types.js';
 
 export interface PushOptions {
@@ -86,8 +86,6 @@ export interface PushSummary {
 const CONVERSATION_KINDS = ['channel', 'private', 'dm', 'group_dm'] as const;
 
 export async function push(o: PushOptions): Promise<PushSummary> {
-  const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  const leaseMs = o.leaseMs ?? 60_000;
   const state = new PushState(o.db);
   const catalog = await PushCatalog.load(o.db, o.identity, o.catalog);
   const botUserId = `@${o.botLocalpart}:${o.identity.serverName}` as UserId;
@@ -105,89 +103,124 @@ export async function push(o: PushOptions): Promise<PushSummary> {
     uploadAvatar: o.allowDownload ? avatarUploader(o) : undefined,
   });
   const only = o.rooms === undefined ? undefined : selectRooms(catalog, o.rooms);
-  // What is left to write: a re-run after a newer export counts only the new events.
-  const eventsTotal = await state.unwrittenEvents(only);
-  const progress: PushProgress = {
-    phase: 'users',
-    roomsDone: 0,
-    roomsTotal: catalog.rooms.size,
-    eventsSent: 0,
-    eventsTotal,
-    currentRooms: [],
+  const run: PushRun = {
+    o,
+    state,
+    catalog,
+    provisioner,
+    botUserId,
+    only,
+    owner: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    leaseMs: o.leaseMs ?? 60_000,
+    // What is left to write: a re-run after a newer export counts only the new events.
+    progress: {
+      phase: 'users',
+      roomsDone: 0,
+      roomsTotal: catalog.rooms.size,
+      eventsSent: 0,
+      eventsTotal: await state.unwrittenEvents(only),
+      currentRooms: [],
+    },
+    summary: {
+      users: { created: 0, existing: 0 },
+      rooms: { written: 0, failed: 0 },
+      events: { sent: 0, already_sent: 0, reconciled: 0, skipped: {} },
+      late: {},
+      failures: [],
+    },
+    media: new StoreMediaResolver(o, state),
   };
-  const users = await provisioner.provisionUsers(Math.max(4, o.concurrency), () =>
-    o.onProgress?.(progress),
+  run.summary.users = await provisioner.provisionUsers(Math.max(4, o.concurrency), () =>
+    o.onProgress?.(run.progress),
   );
-  progress.phase = 'rooms';
-
-  const summary: PushSummary = {
-    users,
-    rooms: { written: 0, failed: 0 },
-    events: { sent: 0, already_sent: 0, reconciled: 0, skipped: {} },
-    late: {},
-    failures: [],
-  };
-  const media = new StoreMediaResolver(o, state);
-
-  const worker = async (kinds: readonly string[]): Promise<void> => {
-    for (;;) {
-      const roomKey = await state.claimRoom(owner, leaseMs, kinds, only);
-      if (roomKey === undefined) return;
-      progress.currentRooms.push(roomKey);
-      try {
-        const roomId = await provisioner.ensureRoom(roomKey);
-        const writer = new RoomWriter({
-          client: o.client,
-          state,
-          catalog,
-          db: o.db,
-          media,
-          botUserId,
-          appserviceId: o.appserviceId,
-          logger: o.logger.child({ room: roomKey }),
-          appendLate: o.appendLate,
-          readMarkers: o.readMarkers,
-          imageReactions: o.imageReactions,
-          onSent: () => {
-            progress.eventsSent += 1;
-            o.onProgress?.(progress);
-          },
-          onHeartbeat: () => state.renewLease(roomKey, owner, leaseMs),
-          sleep: o.sleep,
-        });
-        const result = await writer.write(roomKey, roomId);
-        summary.events.sent += result.sent;
-        summary.events.already_sent += result.alreadySent;
-        summary.events.reconciled += result.reconciled;
-        for (const [reason, n] of Object.entries(result.skipped))
-          summary.events.skipped[reason] = (summary.events.skipped[reason] ?? 0) + n;
-        if (result.late > 0) summary.late[roomKey] = result.late;
-        summary.rooms.written += 1;
-        await state.finishRoom(roomKey, owner, { status: 'done', lateEvents: result.late });
-      } catch (e) {
-        const error = e instanceof Error ? e.message : String(e);
-        o.logger.error({ room: roomKey, err: error }, 'room failed');
-        summary.rooms.failed += 1;
-        summary.failures.push({ room: roomKey, error });
-        await state.finishRoom(roomKey, owner, { status: 'failed', error, lateEvents: 0 });
-      } finally {
-        progress.currentRooms = progress.currentRooms.filter((r) => r !== roomKey);
-        progress.roomsDone += 1;
-        o.onProgress?.(progress);
-      }
-    }
-  };
+  run.progress.phase = 'rooms';
 
   // Spaces first, so rooms can name their parent at creation.
-  await worker(['space']);
+  await roomWorker(run, ['space']);
   if (o.allowDownload) await sendEmojiPacks(o, state, catalog);
   const limit = pLimit(o.concurrency);
   await Promise.all(
-    Array.from({ length: o.concurrency }, () => limit(() => worker(CONVERSATION_KINDS))),
+    Array.from({ length: o.concurrency }, () => limit(() => roomWorker(run, CONVERSATION_KINDS))),
   );
   await setDirectRooms(o.client, catalog, state);
-  await media.close();
-  return summary;
+  await run.media.close();
+  return run.summary;
+}
+
+/** What one push process shares between its room workers. */
+interface PushRun {
+  o: PushOptions;
+  state: PushState;
+  catalog: PushCatalog;
+  provisioner: Provisioner;
+  botUserId: UserId;
+  only: string[] | undefined;
+  /** Lease owner: host, PID and a random part. */
+  owner: string;
+  leaseMs: number;
+  progress: PushProgress;
+  summary: PushSummary;
+  media: StoreMediaResolver;
+}
+
+/** Claims rooms of these kinds until none is left, writing each; a failed room is recorded. */
+async function roomWorker(run: PushRun, kinds: readonly string[]): Promise<void> {
+  const { o, state, owner, leaseMs, progress, summary } = run;
+  for (;;) {
+    const roomKey = await state.claimRoom(owner, leaseMs, kinds, run.only);
+    if (roomKey === undefined) return;
+    progress.currentRooms.push(roomKey);
+    try {
+      const result = await writeRoom(run, roomKey);
+      addRoomResult(summary, roomKey, result);
+      await state.finishRoom(roomKey, owner, { status: 'done', lateEvents: result.late });
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      o.logger.error({ room: roomKey, err: error }, 'room failed');
+      summary.rooms.failed += 1;
+      summary.failures.push({ room: roomKey, error });
+      await state.finishRoom(roomKey, owner, { status: 'failed', error, lateEvents: 0 });
+    } finally {
+      progress.currentRooms = progress.currentRooms.filter((r) => r !== roomKey);
+      progress.roomsDone += 1;
+      o.onProgress?.(progress);
+    }
+  }
+}
+
+async function writeRoom(run: PushRun, roomKey: RoomKey): Promise<RoomWriteResult> {
+  const { o, state } = run;
+  const roomId = await run.provisioner.ensureRoom(roomKey);
+  const writer = new RoomWriter({
+    client: o.client,
+    state,
+    catalog: run.catalog,
+    db: o.db,
+    media: run.media,
+    botUserId: run.botUserId,
+    appserviceId: o.appserviceId,
+    logger: o.logger.child({ room: roomKey }),
+    appendLate: o.appendLate,
+    readMarkers: o.readMarkers,
+    imageReactions: o.imageReactions,
+    onSent: () => {
+      run.progress.eventsSent += 1;
+      o.onProgress?.(run.progress);
+    },
+    onHeartbeat: () => state.renewLease(roomKey, run.owner, run.leaseMs),
+    sleep: o.sleep,
+  });
+  return writer.write(roomKey, roomId);
+}
+
+function addRoomResult(summary: PushSummary, roomKey: RoomKey, result: RoomWriteResult): void {
+  summary.events.sent += result.sent;
+  summary.events.already_sent += result.alreadySent;
+  summary.events.reconciled += result.reconciled;
+  for (const [reason, n] of Object.entries(result.skipped))
+    summary.events.skipped[reason] = (summary.events.skipped[reason] ?? 0) + n;
+  if (result.late > 0) summary.late[roomKey] = result.late;
+  summary.rooms.written += 1;
 }
 
 /**
@@ -209,6 +242,30 @@ async function sendEmojiPacks(
     url: string;
   }[];
   if (rows.length === 0) return;
+  const bySource = await uploadEmojiImages(o, state, rows);
+  for (const [source, images] of bySource) {
+    const space = [...catalog.rooms.values()].find(
+      (r) =>
+        r.record.kind === 'space' && r.record.source === source && r.record.parent === undefined,
+    );
+    const roomId = space === undefined ? undefined : (await state.room(space.record.key))?.room_id;
+    if (space === undefined || roomId == null) continue;
+    const content = buildEmojiPack(images, `${space.record.name ?? 'Slack'} emoji`);
+    await o.client.sendState(
+      roomId as RoomId,
+      IMAGE_PACK_EVENT_TYPE,
+      '',
+      content as unknown as JsonObject,
+    );
+  }
+}
+
+/** Each custom emoji's image uploaded (once per URL), by source: name → mxc URI. */
+async function uploadEmojiImages(
+  o: PushOptions,
+  state: PushState,
+  rows: { source_key: string; name: string; url: string }[],
+): Promise<Map<string, Map<string, string>>> {
   const uploader = new MediaUploader({
     client: o.client,
     openArchive: () => Promise.resolve(undefined),
@@ -240,21 +297,7 @@ async function sendEmojiPacks(
     pack.set(row.name, mxc);
     bySource.set(row.source_key, pack);
   }
-  for (const [source, images] of bySource) {
-    const space = [...catalog.rooms.values()].find(
-      (r) =>
-        r.record.kind === 'space' && r.record.source === source && r.record.parent === undefined,
-    );
-    const roomId = space === undefined ? undefined : (await state.room(space.record.key))?.room_id;
-    if (space === undefined || roomId == null) continue;
-    const content = buildEmojiPack(images, `${space.record.name ?? 'Slack'} emoji`);
-    await o.client.sendState(
-      roomId as RoomId,
-      IMAGE_PACK_EVENT_TYPE,
-      '',
-      content as unknown as JsonObject,
-    );
-  }
+  return bySource;
 }
 
 /** Avatars are downloaded from their (public) URLs and uploaded once per URL. */

@@ -209,20 +209,43 @@ async function verifyRoom(
   const note = (line: string): void => {
     if (v.examples.length < MAX_EXAMPLES) v.examples.push(line);
   };
+  const seen = await readableTimeline(o, logger, roomKey, roomId, v, note);
+  await checkLedger(o, roomKey, seen, v, note);
+  checkOrder(seen, v, note);
+  await countUnwritten(o, roomKey, v, note);
+  return v;
+}
 
-  // 1. The timeline. A room the bot cannot read (gone, bot kicked) has all its events missing.
-  let seen: Map<string, Seen>;
+type Note = (line: string) => void;
+
+/** The timeline; a room the bot cannot read (gone, bot kicked) has all its events missing. */
+async function readableTimeline(
+  o: VerifyOptions,
+  logger: Logger,
+  roomKey: string,
+  roomId: RoomId,
+  v: RoomVerification,
+  note: Note,
+): Promise<Map<string, Seen>> {
   try {
-    seen = await readTimeline(o, roomId, v);
+    return await readTimeline(o, roomId, v);
   } catch (e) {
     if (!(e instanceof MatrixHttpError) || (e.status !== 403 && e.status !== 404)) throw e;
     logger.warn({ room: roomKey, status: e.status, errcode: e.errcode }, 'cannot read room');
     note(`cannot read ${roomId}: ${e.status} ${e.errcode ?? ''}`.trim());
-    seen = new Map();
     v.foreign = 0;
+    return new Map();
   }
+}
 
-  // 2. The sent ledger rows, in order key order, paged by (order_key, event_key, part).
+/** The sent ledger rows, in order key order, paged by (order_key, event_key, part). */
+async function checkLedger(
+  o: VerifyOptions,
+  roomKey: string,
+  seen: Map<string, Seen>,
+  v: RoomVerification,
+  note: Note,
+): Promise<void> {
   let after: [string, string, number] | undefined;
   for (;;) {
     let page = o
@@ -236,13 +259,15 @@ async function verifyRoom(
       page = page.andWhereRaw('(l.order_key, l.event_key, l.part) > (?, ?, ?)', after);
     }
     const rows = (await page) as LedgerPageRow[];
-    if (rows.length === 0) break;
+    if (rows.length === 0) return;
     const last = rows[rows.length - 1]!;
     after = [last.order_key, last.event_key, last.part];
     for (const row of rows) checkRow(row, seen, v, note);
   }
+}
 
-  // 3. Order: the map iterates in insertion order, i.e. timeline order of first copies.
+/** Order: the map iterates in insertion order, i.e. timeline order of first copies. */
+function checkOrder(seen: Map<string, Seen>, v: RoomVerification, note: Note): void {
   let max: string | undefined;
   for (const [prov, s] of seen) {
     if (s.order === undefined || s.order === null) continue;
@@ -253,10 +278,19 @@ async function verifyRoom(
       max = s.order;
     }
   }
+}
 
-  // 4. Store events never written: no ledger row for part 0. Those older than what the room
-  //    already showed when they were ingested are `late` (reported, not a failure: push counts
-  //    them and sends them only with --append-late); the rest are `not_pushed`.
+/**
+ * Store events never written: no ledger row for part 0. Those older than what the room already
+ * showed when they were ingested are `late` (reported, not a failure: push counts them and
+ * sends them only with --append-late); the rest are `not_pushed`.
+ */
+async function countUnwritten(
+  o: VerifyOptions,
+  roomKey: string,
+  v: RoomVerification,
+  note: Note,
+): Promise<void> {
   const counts = await o.db.raw<{ rows: { late: number | string; pending: number | string }[] }>(
     `select count(*) filter (where e.order_key < coalesce(m.high_water, '')) as late,
             count(*) filter (where e.order_key >= coalesce(m.high_water, '')) as pending
@@ -267,19 +301,16 @@ async function verifyRoom(
   );
   v.late = Number(counts.rows[0]?.late ?? 0);
   v.not_pushed = Number(counts.rows[0]?.pending ?? 0);
-  if (v.not_pushed > 0) {
-    const unwritten = await o.db.raw<{ rows: { key: string }[] }>(
-      `select e.key from events e join matrix_rooms m on m.room_key = e.room_key
-        where e.room_key = ? and e.kind <> 'pin' and e.order_key >= coalesce(m.high_water, '')
-          and not exists (select 1 from matrix_ledger l where l.event_key = e.key and l.part = 0)
-        order by e.order_key limit 3`,
-      [roomKey],
-    );
-    note(
-      `not pushed: ${v.not_pushed} store events, e.g. ${unwritten.rows.map((r) => r.key).join(', ')}`,
-    );
-  }
-  return v;
+  if (v.not_pushed === 0) return;
+  const unwritten = await o.db.raw<{ rows: { key: string }[] }>(
+    `select e.key from events e join matrix_rooms m on m.room_key = e.room_key
+      where e.room_key = ? and e.kind <> 'pin' and e.order_key >= coalesce(m.high_water, '')
+        and not exists (select 1 from matrix_ledger l where l.event_key = e.key and l.part = 0)
+      order by e.order_key limit 3`,
+    [roomKey],
+  );
+  const examples = unwritten.rows.map((r) => r.key).join(', ');
+  note(`not pushed: ${v.not_pushed} store events, e.g. ${examples}`);
 }
 
 /** Pages through the whole room as the bot; returns the provenance map and counts `foreign`. */

@@ -1,4 +1,5 @@
 /** What the store holds, for `ferry status`. */
+import type { Knex } from 'knex';
 import type { RoomKind } from '../model/index.js';
 import type { Store, StoreBackend } from './store.js';
 
@@ -39,8 +40,21 @@ export async function storeStatus(store: Store): Promise<StoreStatus> {
     .groupBy('kind')
     .orderBy('kind')) as { kind: string; n: number | string }[];
   const [files] = (await db('media').count({ n: '*' })) as { n: number | string }[];
-  const run = (await db('ingest_runs').orderBy('id', 'desc').first()) as
-    { id: number; status: string; input: string; started_at: Date | string } | undefined;
+  const rooms: Record<RoomKind, number> = { space: 0, channel: 0, private: 0, dm: 0, group_dm: 0 };
+  for (const r of roomRows) rooms[r.kind] = Number(r.n);
+  return {
+    store: { backend: store.backend, location: store.location },
+    sources,
+    users: Number(users?.n ?? 0),
+    rooms,
+    events: Object.fromEntries(eventRows.map((r) => [r.kind, Number(r.n)])),
+    files: Number(files?.n ?? 0),
+    push: await pushStatus(db),
+    last_run: await lastRun(db),
+  };
+}
+
+async function pushStatus(db: Knex): Promise<StoreStatus['push']> {
   const pushRooms = (await db('matrix_rooms')
     .select('status')
     .count({ n: '*' })
@@ -62,35 +76,28 @@ export async function storeStatus(store: Store): Promise<StoreStatus> {
         where not exists (select 1 from matrix_ledger l where l.event_key = e.key and l.part = 0)`,
     )) as { rows: { n: number | string }[] }
   ).rows;
-  const rooms: Record<RoomKind, number> = { space: 0, channel: 0, private: 0, dm: 0, group_dm: 0 };
-  for (const r of roomRows) rooms[r.kind] = Number(r.n);
   return {
-    store: { backend: store.backend, location: store.location },
-    sources,
-    users: Number(users?.n ?? 0),
-    rooms,
-    events: Object.fromEntries(eventRows.map((r) => [r.kind, Number(r.n)])),
-    files: Number(files?.n ?? 0),
-    push: {
-      rooms: {
-        pending: 0,
-        running: 0,
-        done: 0,
-        failed: 0,
-        ...Object.fromEntries(pushRooms.map((r) => [r.status, Number(r.n)])),
-      },
-      events_sent: Number(ledger.find((r) => r.status === 'sent')?.n ?? 0),
-      events_skipped: Number(ledger.find((r) => r.status === 'skipped')?.n ?? 0),
-      events_not_pushed: Number(notPushed?.n ?? 0),
+    rooms: {
+      pending: 0,
+      running: 0,
+      done: 0,
+      failed: 0,
+      ...Object.fromEntries(pushRooms.map((r) => [r.status, Number(r.n)])),
     },
-    last_run:
-      run === undefined
-        ? null
-        : {
-            id: Number(run.id),
-            status: run.status,
-            input: run.input,
-            started_at: new Date(run.started_at).toISOString(),
-          },
+    events_sent: Number(ledger.find((r) => r.status === 'sent')?.n ?? 0),
+    events_skipped: Number(ledger.find((r) => r.status === 'skipped')?.n ?? 0),
+    events_not_pushed: Number(notPushed?.n ?? 0),
+  };
+}
+
+async function lastRun(db: Knex): Promise<StoreStatus['last_run']> {
+  const run = (await db('ingest_runs').orderBy('id', 'desc').first()) as
+    { id: number; status: string; input: string; started_at: Date | string } | undefined;
+  if (run === undefined) return null;
+  return {
+    id: Number(run.id),
+    status: run.status,
+    input: run.input,
+    started_at: new Date(run.started_at).toISOString(),
   };
 }
