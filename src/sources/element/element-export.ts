@@ -20,12 +20,16 @@ import { posix } from 'node:path';
 import { FerryError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { EventDecryptor } from '../../e2ee/decryptor.js';
-import type { SourceItem } from '../../model/index.js';
+import type { SourceItem, SourceKey } from '../../model/index.js';
 import { isZipFile, openArchive } from '../../archive/archive-reader.js';
 import { errorText, isErrnoCode } from '../../archive/helpers.js';
 import { matrixRoomKey } from '../../model/matrix-keys.js';
 import { ElementAttachments } from './element-attachments.js';
-import { elementEventContext, elementEventItems } from './element-events.js';
+import {
+  elementEventContext,
+  elementEventItems,
+  type ElementEventContext,
+} from './element-events.js';
 import { readElementDocument } from './element-json.js';
 import { elementSourceKey } from './element-keys.js';
 import { ElementSurvey } from './element-survey.js';
@@ -54,32 +58,9 @@ export async function* readElementExport(
 ): AsyncGenerator<SourceItem> {
   const logger = (options.logger ?? silentLogger).child({ input: path });
   const input = await openElementInput(path, logger);
-  // Progress counts the bytes of both passes: the survey is half of the work.
-  const total = 2 * input.size;
-  let bytes = 0;
-  const onBytes = (n: number) => (bytes += n);
-  const progress = (): SourceItem => ({
-    type: 'progress',
-    done: Math.min(bytes, total),
-    total,
-    unit: 'bytes',
-    label: input.entry,
-  });
+  const progress = new TwoPassProgress(input);
   try {
-    // Pass 1: the survey.
-    const survey = new ElementSurvey(input.attachments);
-    const meta = new Map<string, unknown>();
-    for await (const part of readElementDocument(await input.open(), input.name, {
-      onBytes,
-      reopen: () => input.open(),
-    })) {
-      if (part.type === 'meta') {
-        meta.set(part.key, part.value);
-        continue;
-      }
-      survey.learn(part.value);
-      if ((part.index + 1) % PROGRESS_EVERY === 0) yield progress();
-    }
+    const { survey, meta } = yield* surveyPass(input, progress);
     const roomId = survey.roomId;
     if (roomId === undefined) {
       throw new FerryError(
@@ -88,25 +69,11 @@ export async function* readElementExport(
       );
     }
     const canonicalId = options.roomAliases?.get(roomId) ?? roomId;
-    const roomName = nonEmpty(meta.get('room_name'));
-    const topic = nonEmpty(meta.get('topic'));
-    const source = elementSourceKey(roomId, nonEmpty(meta.get('exported_by')));
-    yield { type: 'source', source: { key: source, kind: 'element', name: roomName ?? roomId } };
-    yield {
-      type: 'room',
-      room: survey.roomRecord(source, canonicalId, {
-        ...(roomName === undefined ? {} : { name: roomName }),
-        ...(topic === undefined ? {} : { topic }),
-        merged: canonicalId !== roomId,
-      }),
-    };
-    for (const user of survey.userRecords(source)) yield { type: 'user', user };
+    const source = yield* roomItems(survey, meta, roomId, canonicalId);
     logger.debug(
       { room: roomId, canonical: canonicalId, attachments: input.attachments?.size ?? 0 },
       'element export surveyed',
     );
-
-    // Pass 2: the events.
     const ctx = elementEventContext({
       source,
       roomId,
@@ -117,28 +84,99 @@ export async function* readElementExport(
       ...(options.decryptor === undefined ? {} : { decryptor: options.decryptor }),
     });
     survey.threadRoots.clear();
-    bytes = input.size;
-    for await (const part of readElementDocument(await input.open(), input.name, {
-      onBytes,
-      reopen: () => input.open(),
-    })) {
-      if (part.type !== 'event') continue;
-      yield* elementEventItems(part.value, part.index, ctx);
-      if ((part.index + 1) % PROGRESS_EVERY === 0) yield progress();
-    }
-    bytes = total;
-    yield progress();
+    yield* eventsPass(input, progress, ctx);
     if (ctx.orphanReplies > 0) {
-      yield {
-        type: 'loss',
-        reason: 'thread_root_missing',
-        where: input.name,
-        count: ctx.orphanReplies,
-      };
+      const count = ctx.orphanReplies;
+      yield { type: 'loss', reason: 'thread_root_missing', where: input.name, count };
     }
   } finally {
     await input.close();
   }
+}
+
+/** Progress over the bytes of both passes: the survey is half of the work. */
+class TwoPassProgress {
+  readonly total: number;
+  bytes = 0;
+  readonly onBytes = (n: number) => (this.bytes += n);
+
+  constructor(private readonly input: ElementInput) {
+    this.total = 2 * input.size;
+  }
+
+  item(): SourceItem {
+    const { total, input } = this;
+    return {
+      type: 'progress',
+      done: Math.min(this.bytes, total),
+      total,
+      unit: 'bytes',
+      label: input.entry,
+    };
+  }
+}
+
+/** Pass 1: who and what the export holds (users, thread roots, its room), and its metadata. */
+async function* surveyPass(
+  input: ElementInput,
+  progress: TwoPassProgress,
+): AsyncGenerator<SourceItem, { survey: ElementSurvey; meta: Map<string, unknown> }> {
+  const survey = new ElementSurvey(input.attachments);
+  const meta = new Map<string, unknown>();
+  for await (const part of readElementDocument(await input.open(), input.name, {
+    onBytes: progress.onBytes,
+    reopen: () => input.open(),
+  })) {
+    if (part.type === 'meta') {
+      meta.set(part.key, part.value);
+      continue;
+    }
+    survey.learn(part.value);
+    if ((part.index + 1) % PROGRESS_EVERY === 0) yield progress.item();
+  }
+  return { survey, meta };
+}
+
+/** The source, the room and its users, from the survey; returns the source key. */
+function* roomItems(
+  survey: ElementSurvey,
+  meta: Map<string, unknown>,
+  roomId: string,
+  canonicalId: string,
+): Generator<SourceItem, SourceKey> {
+  const roomName = nonEmpty(meta.get('room_name'));
+  const topic = nonEmpty(meta.get('topic'));
+  const source = elementSourceKey(roomId, nonEmpty(meta.get('exported_by')));
+  yield { type: 'source', source: { key: source, kind: 'element', name: roomName ?? roomId } };
+  yield {
+    type: 'room',
+    room: survey.roomRecord(source, canonicalId, {
+      ...(roomName === undefined ? {} : { name: roomName }),
+      ...(topic === undefined ? {} : { topic }),
+      merged: canonicalId !== roomId,
+    }),
+  };
+  for (const user of survey.userRecords(source)) yield { type: 'user', user };
+  return source;
+}
+
+/** Pass 2: the events. */
+async function* eventsPass(
+  input: ElementInput,
+  progress: TwoPassProgress,
+  ctx: ElementEventContext,
+): AsyncGenerator<SourceItem> {
+  progress.bytes = input.size;
+  for await (const part of readElementDocument(await input.open(), input.name, {
+    onBytes: progress.onBytes,
+    reopen: () => input.open(),
+  })) {
+    if (part.type !== 'event') continue;
+    yield* elementEventItems(part.value, part.index, ctx);
+    if ((part.index + 1) % PROGRESS_EVERY === 0) yield progress.item();
+  }
+  progress.bytes = progress.total;
+  yield progress.item();
 }
 
 /** Where the export document is, however it arrived. */

@@ -20,12 +20,12 @@ import {
   type RoomKey,
   type SourceItem,
   type SourceKey,
-  type UserKey,
   type UserRecord,
 } from '../../model/index.js';
 import { matrixLocalpart, matrixRoomKey, matrixUserKey } from '../../model/matrix-keys.js';
 import {
   detectForm,
+  type ArchiveEvent,
   isObject,
   normaliseRecord,
   type ArchiveForm,
@@ -70,13 +70,7 @@ export async function* readMatrixArchive(
 ): AsyncGenerator<SourceItem> {
   const logger = options.logger ?? silentLogger;
   const zone = zoneResolver(options.timezone ?? 'UTC');
-  const serverName = options.serverName?.trim();
-  if (serverName !== undefined && !SERVER_NAME.test(serverName)) {
-    throw new FerryError(
-      'config_invalid',
-      `serverName: ${JSON.stringify(options.serverName)} is not a homeserver name (expected e.g. "matrix.org")`,
-    );
-  }
+  const serverName = checkedServerName(options.serverName);
   const label = path;
   const size = await fileSize(path);
   const syntax = await sniffSyntax(path);
@@ -84,100 +78,127 @@ export async function* readMatrixArchive(
     throw new FerryError('input_unsupported', `${label} is empty; ${EXPECTED}`);
   }
   const records = syntax === 'yaml' ? yamlRecords(path, label) : jsonRecords(path, label, syntax);
-  const fromName = roomFromFileName(path);
-
+  const state: ReadState = {
+    label,
+    options,
+    fromName: roomFromFileName(path),
+    rooms: new Map(),
+    users: new Set(),
+  };
   let form: ArchiveForm | undefined;
   let ctx: RecordContext | undefined;
-  const rooms = new Map<string, { source: SourceKey; room: RoomKey }>();
-  const users = new Set<string>();
-  const user = (
-    mxid: string,
-    source: SourceKey,
-    displayName: string | undefined,
-    pending: SourceItem[],
-  ): UserKey => {
-    if (!users.has(mxid)) {
-      users.add(mxid);
-      pending.push({ type: 'user', user: userRecord(mxid, source, displayName) });
-    }
-    return matrixUserKey(mxid);
-  };
-
   for await (const record of records) {
     if (form === undefined || ctx === undefined) {
-      form = detectForm(record.value);
-      if (form === undefined) throw unsupported(label, record);
-      if (form === 'export' && serverName === undefined) {
-        throw new FerryError(
-          'config_invalid',
-          `${label} is an osteele/matrix-archive export, which keeps only the localpart of each sender; set the serverName option (--server-name) to their homeserver, e.g. matrix.org`,
-        );
-      }
+      form = formOf(record, label, serverName);
       logger.info({ file: label, form }, 'reading a matrix-archive input');
-      ctx = { zone, ...(serverName === undefined ? {} : { serverName }) };
-      if (fromName !== undefined) ctx.fallbackRoomId = fromName.roomId;
+      ctx = { zone };
+      if (serverName !== undefined) ctx.serverName = serverName;
+      if (state.fromName !== undefined) ctx.fallbackRoomId = state.fromName.roomId;
     }
     const result = normaliseRecord(form, record.value, ctx);
     if (!result.ok) {
-      yield {
-        type: 'skip',
-        reason: 'malformed_message',
-        where: `${label}: record ${record.index + 1}: ${result.problem}`,
-      };
+      const where = `${label}: record ${record.index + 1}: ${result.problem}`;
+      yield { type: 'skip', reason: 'malformed_message', where };
       continue;
     }
-    const event = result.event;
-    let keys = rooms.get(event.roomId);
-    if (keys === undefined) {
-      const name = fromName?.roomId === event.roomId ? fromName.name : undefined;
-      const canonicalId = options.roomAliases?.get(event.roomId) ?? event.roomId;
-      keys = {
-        source: sourceKey(`matrix-archive:${event.roomId}`),
-        room: matrixRoomKey(canonicalId),
-      };
-      rooms.set(event.roomId, keys);
-      const { source, room } = keys;
-      yield {
-        type: 'source',
-        source: { key: source, kind: 'matrix-archive', name: name ?? event.roomId },
-      };
-      yield {
-        type: 'room',
-        room: {
-          key: room,
-          source,
-          nativeId: canonicalId,
-          kind: 'private',
-          ...(name === undefined ? {} : { name }),
-          isArchived: false,
-          isGeneral: false,
-          members: [],
-        },
-      };
-    }
-    // Users are emitted before the first event that names them; skipped events name nobody.
-    const senders: SourceItem[] = [];
-    const targets: SourceItem[] = [];
-    const { source, room } = keys;
-    const items = eventItems(event, {
-      source,
-      room,
-      user: (mxid, displayName) => user(mxid, source, displayName, targets),
-      where: `${label}: ${event.eventId}`,
-      ...(options.decryptor === undefined ? {} : { decryptor: options.decryptor }),
-    });
-    if (items.some((item) => item.type === 'event')) {
-      user(event.sender, source, event.senderName, senders);
-    }
-    yield* senders;
-    yield* targets;
-    yield* items;
+    yield* recordItems(state, result.event);
     if ((record.index + 1) % PROGRESS_EVERY === 0) {
       yield { type: 'progress', done: record.bytesRead, total: size, unit: 'bytes', label };
     }
   }
   if (form === undefined) logger.warn({ file: label }, 'the input holds no records');
   yield { type: 'progress', done: size, total: size, unit: 'bytes', label };
+}
+
+function checkedServerName(option: string | undefined): string | undefined {
+  const serverName = option?.trim();
+  if (serverName !== undefined && !SERVER_NAME.test(serverName)) {
+    throw new FerryError(
+      'config_invalid',
+      `serverName: ${JSON.stringify(option)} is not a homeserver name (expected e.g. "matrix.org")`,
+    );
+  }
+  return serverName;
+}
+
+/** The input's form, from its first record; an export needs the senders' server name. */
+function formOf(record: InputRecord, label: string, serverName: string | undefined): ArchiveForm {
+  const form = detectForm(record.value);
+  if (form === undefined) throw unsupported(label, record);
+  if (form === 'export' && serverName === undefined) {
+    throw new FerryError(
+      'config_invalid',
+      `${label} is an osteele/matrix-archive export, which keeps only the localpart of each sender; set the serverName option (--server-name) to their homeserver, e.g. matrix.org`,
+    );
+  }
+  return form;
+}
+
+/** What one read remembers across records: the rooms and users already yielded. */
+interface ReadState {
+  label: string;
+  options: MatrixArchiveOptions;
+  fromName: ReturnType<typeof roomFromFileName>;
+  rooms: Map<string, { source: SourceKey; room: RoomKey }>;
+  users: Set<string>;
+}
+
+/** One event's items, after its room (first time) and the users it names (first time each). */
+function* recordItems(state: ReadState, event: ArchiveEvent): Generator<SourceItem> {
+  const { source, room } = yield* roomOf(state, event.roomId);
+  // Users are emitted before the first event that names them; skipped events name nobody.
+  const senders: SourceItem[] = [];
+  const targets: SourceItem[] = [];
+  const user = (mxid: string, displayName: string | undefined, pending: SourceItem[]) => {
+    if (!state.users.has(mxid)) {
+      state.users.add(mxid);
+      pending.push({ type: 'user', user: userRecord(mxid, source, displayName) });
+    }
+    return matrixUserKey(mxid);
+  };
+  const { decryptor } = state.options;
+  const items = eventItems(event, {
+    source,
+    room,
+    user: (mxid, displayName) => user(mxid, displayName, targets),
+    where: `${state.label}: ${event.eventId}`,
+    ...(decryptor === undefined ? {} : { decryptor }),
+  });
+  if (items.some((item) => item.type === 'event')) user(event.sender, event.senderName, senders);
+  yield* senders;
+  yield* targets;
+  yield* items;
+}
+
+/** The room of a Matrix room ID (one source per room), yielding its records the first time. */
+function* roomOf(
+  state: ReadState,
+  roomId: string,
+): Generator<SourceItem, { source: SourceKey; room: RoomKey }> {
+  const known = state.rooms.get(roomId);
+  if (known !== undefined) return known;
+  const name = state.fromName?.roomId === roomId ? state.fromName.name : undefined;
+  const canonicalId = state.options.roomAliases?.get(roomId) ?? roomId;
+  const keys = { source: sourceKey(`matrix-archive:${roomId}`), room: matrixRoomKey(canonicalId) };
+  state.rooms.set(roomId, keys);
+  yield {
+    type: 'source',
+    source: { key: keys.source, kind: 'matrix-archive', name: name ?? roomId },
+  };
+  yield {
+    type: 'room',
+    room: {
+      key: keys.room,
+      source: keys.source,
+      nativeId: canonicalId,
+      kind: 'private',
+      ...(name === undefined ? {} : { name }),
+      isArchived: false,
+      isGeneral: false,
+      members: [],
+    },
+  };
+  return keys;
 }
 
 const EXPECTED =
