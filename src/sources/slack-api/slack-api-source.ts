@@ -161,7 +161,31 @@ export class SlackApiSource {
       if (user !== undefined) yield { type: 'user', user };
     }
     const users = new SlackPlaceholderCollector(directory);
+    const conversations = await this.#conversations(source, space, users);
+    for (const c of conversations) yield { type: 'room', room: c.room };
+    await this.#emoji(enterpriseId !== undefined && teamId !== '' ? { team_id: teamId } : {});
 
+    const stored = this.#o.watermarks?.get(source);
+    for (const [index, c] of conversations.entries()) {
+      yield* this.#conversation(c, source, users, directory, stored?.get(c.id));
+      const label = c.room.name ?? c.id;
+      yield {
+        type: 'progress',
+        done: index + 1,
+        total: conversations.length,
+        unit: 'entries',
+        label,
+      };
+    }
+    yield* this.#placeholders(users, source);
+  }
+
+  /** Every conversation of every type (archived included), each once, with its members. */
+  async #conversations(
+    source: SourceKey,
+    space: RoomKey,
+    users: SlackPlaceholderCollector,
+  ): Promise<Conversation[]> {
     const conversations: Conversation[] = [];
     for (const { type, kind } of CONVERSATION_TYPES) {
       const listed = await this.#list(
@@ -186,33 +210,18 @@ export class SlackApiSource {
       }
     }
     this.report.conversations.listed = conversations.length;
-    for (const c of conversations) yield { type: 'room', room: c.room };
+    return conversations;
+  }
 
-    const emoji = await this.#soft(
-      'emoji.list',
-      enterpriseId !== undefined && teamId !== '' ? { team_id: teamId } : {},
-      '',
+  /** The workspace's custom emoji (`team_id` on an Enterprise Grid workspace). */
+  async #emoji(args: Record<string, string>): Promise<void> {
+    const emoji = await this.#soft('emoji.list', args, '');
+    if (emoji === undefined) return;
+    const map = obj(emoji.emoji) ?? {};
+    this.emoji = Object.fromEntries(
+      Object.entries(map).filter((e): e is [string, string] => typeof e[1] === 'string'),
     );
-    if (emoji !== undefined) {
-      const map = obj(emoji.emoji) ?? {};
-      this.emoji = Object.fromEntries(
-        Object.entries(map).filter((e): e is [string, string] => typeof e[1] === 'string'),
-      );
-      this.report.emoji = Object.keys(this.emoji).length;
-    }
-
-    const stored = this.#o.watermarks?.get(source);
-    for (const [index, c] of conversations.entries()) {
-      yield* this.#conversation(c, source, users, directory, stored?.get(c.id));
-      yield {
-        type: 'progress',
-        done: index + 1,
-        total: conversations.length,
-        unit: 'entries',
-        label: c.room.name ?? c.id,
-      };
-    }
-    yield* this.#placeholders(users, source);
+    this.report.emoji = Object.keys(this.emoji).length;
   }
 
   /** Pins, then the unfinished pass (if any), then a new pass; each page checkpointed. */
