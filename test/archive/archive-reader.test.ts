@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { buffer as collect } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,10 +11,9 @@ import { FerryError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import { isZipFile, openArchive, type ArchiveReader } from '../../src/archive/archive-reader.js';
 import { buildZip, centralDirectory, type ZipItem } from '../support/zip-builder.js';
+import { SHARED_FIXTURES } from '../support/shared-fixtures.js';
 
-// shared/ sits beside the checkout, in development and in CI.
-const FIXTURES =
-  process.env.FERRY_FIXTURES ?? fileURLToPath(new URL('../../../shared/fixtures', import.meta.url));
+const FIXTURES = SHARED_FIXTURES;
 
 let tmp: string;
 beforeAll(async () => {

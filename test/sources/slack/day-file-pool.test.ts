@@ -14,10 +14,11 @@ import type { SourceItem } from '../../../src/model/index.js';
 import { slackExportItems, type SlackExportOptions } from '../../../src/sources/slack/index.js';
 import { eventCopyLine } from '../../../src/model/event-copy-row.js';
 import { copyFixture } from '../../support/fixture-copy.js';
+import { sharedFixture } from '../../support/shared-fixtures.js';
 
 const MODERN = 'test/fixtures/slack/modern';
 const GRID = 'test/fixtures/slack/grid';
-const LEGACY_ZIP = '../shared/fixtures/slack/testarchive-2016.zip';
+const LEGACY_ZIP = sharedFixture('slack/testarchive-2016.zip');
 
 const WORKERS: SlackExportOptions = { workers: 2, workerMinFiles: 0 };
 

@@ -8,10 +8,11 @@ import { slackExportItems } from '../../../src/sources/slack/index.js';
 import { readSlackExport } from '../../../src/sources/slack/slack-export.js';
 import { collect } from '../../support/collect.js';
 import { zipFolder } from '../../support/zip-folder.js';
+import { sharedFixture } from '../../support/shared-fixtures.js';
 
 const MODERN = 'test/fixtures/slack/modern';
 const GRID = 'test/fixtures/slack/grid';
-const LEGACY_ZIP = '../shared/fixtures/slack/testarchive-2016.zip';
+const LEGACY_ZIP = sharedFixture('slack/testarchive-2016.zip');
 
 const key = (channel: string, ts: string) => `slack:${channel}:${ts}`;
 
