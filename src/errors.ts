@@ -57,3 +57,28 @@ export class FerryError extends Error {
 export function isFerryError(e: unknown): e is FerryError {
   return e instanceof FerryError;
 }
+
+/**
+ * A bug met while a worker thread read a named input file: the worker threw, or the thread
+ * died (a stack overflow in a clone, out of memory). Not the user's doing, so the exit code is
+ * 1, but the CLI prints only `message` (one line naming `file`) and logs `detail`, the stack the
+ * worker reported, at debug level.
+ */
+export class WorkerCrash extends Error {
+  /** What was being read: `<archive>: <entry>`, or undefined when the worker held no file. */
+  readonly file: string | undefined;
+  /** The worker's stack trace (or message), for the debug log only. */
+  readonly detail: string;
+
+  constructor(what: string, file: string | undefined, cause: unknown) {
+    const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    const firstLine = reason.split('\n', 1)[0] ?? reason;
+    super(
+      `internal error: ${what} crashed ${file === undefined ? 'between files' : `while reading ${file}`} (${firstLine})`,
+      { cause },
+    );
+    this.name = 'WorkerCrash';
+    this.file = file;
+    this.detail = cause instanceof Error ? (cause.stack ?? reason) : reason;
+  }
+}

@@ -3,7 +3,7 @@
  * command, prints its report (text or --json) and turns errors into exit codes.
  */
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
-import { isFerryError } from '../errors.js';
+import { isFerryError, WorkerCrash } from '../errors.js';
 import { defaultDayFileWorkers } from '../sources/slack/day-file-pool.js';
 import type { Logger } from '../logger.js';
 import { redactText } from '../redact.js';
@@ -479,6 +479,12 @@ try {
   if (isFerryError(e)) {
     process.stderr.write(`ferry: ${redactText(e.message)}\n`);
     process.exitCode = e.exitCode;
+  } else if (e instanceof WorkerCrash) {
+    // One line for the user; the worker's stack only in the debug log.
+    const logger = createCliLogger((program.opts() as GlobalOptions).logLevel);
+    logger.debug({ file: e.file, stack: redactText(e.detail) }, 'worker thread crash');
+    process.stderr.write(`ferry: ${redactText(e.message)} (trace: --log-level debug)\n`);
+    process.exitCode = 1;
   } else {
     const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
     process.stderr.write(`ferry: internal error (please report it):\n${redactText(text)}\n`);

@@ -165,6 +165,15 @@ export function renderVerifySummary(s: VerifySummary): string {
   return out.join('\n');
 }
 
+/** Which ingest named the room, when more than one read it or its input is known. */
+function decidedBy(r: PushPlan['rooms']['list'][number]): string {
+  const d = r.decided_by;
+  if (d === null) return '';
+  const from = d.input ?? d.source;
+  const others = d.sources > 1 ? `, newest of ${d.sources} sources` : '';
+  return `  [decided by ${from}, latest event ${d.latest_event.slice(0, 10)}${others}]`;
+}
+
 export function renderPlan(p: PushPlan): string {
   const out = [
     `Users: ${p.users.total} (${byKey({ ...p.users.by_origin })}); ${p.users.to_create} ghost accounts to create`,
@@ -178,7 +187,7 @@ export function renderPlan(p: PushPlan): string {
   out.push(`Rooms: ${p.rooms.total}; ${p.rooms.to_create} to create`);
   for (const r of p.rooms.list) {
     out.push(
-      `  ${r.room.padEnd(28)} → ${r.target}  (${r.action.replaceAll('_', ' ')}, ${r.events_to_send} events to send)  ${r.name ?? ''}`,
+      `  ${r.room.padEnd(28)} → ${r.target}  (${r.action.replaceAll('_', ' ')}, ${r.events_to_send} events to send)  ${r.name ?? ''}${decidedBy(r)}`,
     );
   }
   out.push(`Events: ${p.events.to_send} to send, ${p.events.already_sent} already sent`);

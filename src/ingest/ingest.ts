@@ -34,6 +34,7 @@ import {
   type UpsertCounts,
 } from '../store/upsert.js';
 import { EventCopyWriter, type EncodedEvents } from '../store/event-copy-writer.js';
+import { decideRooms } from '../store/room-claims.js';
 import { SummaryCounter, type ContentSummary } from './summary.js';
 
 export interface EntityCounts {
@@ -83,12 +84,13 @@ export async function ingest(
     events: zeroCounts(),
     files: zeroCounts(),
   };
+  const rooms = new Map<string, RoomRecord>();
   const iterator = items[Symbol.asyncIterator]();
   try {
     // One transaction per segment: the whole ingest, unless the source yields checkpoints.
     for (let more = true; more;) {
       more = await store.knex.transaction((trx) =>
-        ingestSegment(trx, iterator, { runId, store, counter, totals, options }),
+        ingestSegment(trx, iterator, { runId, store, counter, totals, rooms, options }),
       );
     }
   } catch (e) {
@@ -120,6 +122,8 @@ interface SegmentContext {
   store: Store;
   counter: SummaryCounter;
   totals: Record<keyof EntityCounts, UpsertCounts>;
+  /** Every room the run read (the last record of each), for `decideRooms` at its end. */
+  rooms: Map<string, RoomRecord>;
   options: IngestOptions;
 }
 
@@ -130,7 +134,7 @@ interface SegmentContext {
 async function ingestSegment(
   trx: Knex.Transaction,
   iterator: AsyncIterator<SourceItem>,
-  { runId, store, counter, totals, options }: SegmentContext,
+  { runId, store, counter, totals, rooms, options }: SegmentContext,
 ): Promise<boolean> {
   const batch = new Batch(
     trx,
@@ -154,6 +158,7 @@ async function ingestSegment(
         checkpoint = item.watermark;
         break;
       }
+      if (item.type === 'room') rooms.set(item.room.key, item.room);
       await addItem(trx, batch, runId, item, options);
     }
     await batch.flush();
@@ -162,6 +167,12 @@ async function ingestSegment(
     await batch.drain();
   }
   await batch.finish();
+  if (!more) {
+    // The run is complete: its rooms' claims, dated by its latest event, decide the rooms.
+    const changed = await decideRooms(trx, runId, [...rooms.values()], counter.latestEventTs);
+    totals.rooms.updated += changed;
+    totals.rooms.existing -= changed;
+  }
   if (checkpoint !== undefined) {
     if (options.onCheckpoint === undefined) {
       throw new Error('the source yielded a checkpoint but the ingest has no onCheckpoint');

@@ -115,6 +115,11 @@ export class SummaryCounter {
     }
   }
 
+  /** The latest event `ts` (ms) seen so far; undefined before the first event. */
+  get latestEventTs(): number | undefined {
+    return Number.isFinite(this.maxTs) ? this.maxTs : undefined;
+  }
+
   finish(): ContentSummary {
     if (Number.isFinite(this.minTs)) {
       this.summary.date_range = {

@@ -24,6 +24,18 @@ export interface PlannedRoom {
   target: string;
   action: 'create' | 'use_existing' | 'already_created' | 'found_by_alias';
   events_to_send: number;
+  /**
+   * Which ingest decided name, kind and members (the newest of those that read the room, see
+   * store/room-claims.ts): its source, the input it read, its latest event, and how many sources
+   * describe the room. Null for a room no ingest has decided (a store older than 0009).
+   */
+  decided_by: {
+    source: string;
+    input: string | null;
+    run: number;
+    latest_event: string;
+    sources: number;
+  } | null;
 }
 
 export interface PushPlan {
@@ -105,6 +117,7 @@ async function planRooms(
       group by e.room_key`,
   )) as { rows: { room_key: string; n: number | string }[] };
   const pending = new Map(pendingRows.rows.map((r) => [r.room_key, Number(r.n)]));
+  const decided = await roomDecisions(db);
   const rooms: PlannedRoom[] = [];
   for (const [key, room] of catalog.rooms) {
     let action: PlannedRoom['action'];
@@ -119,8 +132,40 @@ async function planRooms(
       target: room.target ?? room.alias,
       action,
       events_to_send: pending.get(key) ?? 0,
+      decided_by: decided.get(key) ?? null,
     });
   }
   rooms.sort((a, b) => (a.room < b.room ? -1 : 1));
   return rooms;
+}
+
+/** Room key → the claim that decided it (rooms.decided_*), with its run's input. */
+async function roomDecisions(db: Knex): Promise<Map<string, PlannedRoom['decided_by']>> {
+  const rows = (await db.raw(
+    `select r.key, r.decided_source, r.decided_run, r.decided_as_of_ms, i.input,
+       (select count(distinct c.source_key) from room_claims c where c.room_key = r.key) as sources
+     from rooms r left join ingest_runs i on i.id = r.decided_run
+     where r.decided_source is not null`,
+  )) as {
+    rows: {
+      key: string;
+      decided_source: string;
+      decided_run: number | string;
+      decided_as_of_ms: number | string;
+      input: string | null;
+      sources: number | string;
+    }[];
+  };
+  return new Map(
+    rows.rows.map((r) => [
+      r.key,
+      {
+        source: r.decided_source,
+        input: r.input,
+        run: Number(r.decided_run),
+        latest_event: new Date(Number(r.decided_as_of_ms)).toISOString(),
+        sources: Number(r.sources),
+      },
+    ]),
+  );
 }

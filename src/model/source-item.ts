@@ -64,9 +64,12 @@ export interface SkipItem {
  * - `no_decryptor`: no room keys were given (`m.room.encrypted` read without a decryptor);
  * - `no_key`: the keys given hold no megolm session for it;
  * - `failed`: it cannot be decrypted (bad MAC, unknown algorithm, malformed);
- * - `exporter`: the exporter itself could not decrypt it (Element's `m.bad.encrypted`).
+ * - `exporter`: the exporter itself could not decrypt it (Element's `m.bad.encrypted`);
+ * - `attachment_not_in_export`: an encrypted attachment (`content.file`) whose decrypted file
+ *   the export does not hold; its ciphertext is only on the source homeserver.
  */
-export type UndecryptableWhy = 'no_decryptor' | 'no_key' | 'failed' | 'exporter';
+export type UndecryptableWhy =
+  'no_decryptor' | 'no_key' | 'failed' | 'exporter' | 'attachment_not_in_export';
 
 /**
  * Something carried over only in part. The event is still written; the report says what of it

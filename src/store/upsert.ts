@@ -41,6 +41,8 @@ interface Column<R> {
    * export of a room may carry its name, another not.
    */
   keepWhenNull?: boolean;
+  /** Written when the row is inserted; later values are decided elsewhere (room-claims.ts). */
+  insertOnly?: boolean;
 }
 
 async function upsert<R>(
@@ -56,7 +58,9 @@ async function upsert<R>(
   const arrays = columns.map((c) => records.map((r) => c.value(r)));
   const casts = columns.map((c) => `?::${c.type === 'jsonb' ? 'text' : c.type}[]`);
   const selects = columns.map((c) => (c.type === 'jsonb' ? `${c.name}::jsonb` : c.name));
-  const compared = columns.filter((c) => c.compared !== false && c.name !== 'key');
+  const compared = columns.filter(
+    (c) => c.compared !== false && c.insertOnly !== true && c.name !== 'key',
+  );
   const changed = compared.map((c) =>
     c.keepWhenNull === true
       ? `(excluded.${c.name} is not null and ${table}.${c.name} is distinct from excluded.${c.name})`
@@ -119,15 +123,16 @@ const ROOM_COLUMNS: readonly Column<RoomRecord>[] = [
   { name: 'key', type: 'text', value: (r) => r.key },
   { name: 'source_key', type: 'text', value: (r) => r.source },
   { name: 'native_id', type: 'text', value: (r) => r.nativeId },
-  { name: 'kind', type: 'text', value: (r) => r.kind },
-  { name: 'name', type: 'text', value: (r) => opt(r.name), keepWhenNull: true },
+  // Name, kind and members of a room several sources describe: its newest source's.
+  { name: 'kind', type: 'text', value: (r) => r.kind, insertOnly: true },
+  { name: 'name', type: 'text', value: (r) => opt(r.name), insertOnly: true },
   { name: 'topic', type: 'text', value: (r) => opt(r.topic), keepWhenNull: true },
   { name: 'purpose', type: 'text', value: (r) => opt(r.purpose), keepWhenNull: true },
   { name: 'created_at_ms', type: 'bigint', value: (r) => opt(r.createdAt), keepWhenNull: true },
   { name: 'creator', type: 'text', value: (r) => opt(r.creator), keepWhenNull: true },
   { name: 'is_archived', type: 'boolean', value: (r) => r.isArchived },
   { name: 'is_general', type: 'boolean', value: (r) => r.isGeneral },
-  { name: 'members', type: 'jsonb', value: (r) => JSON.stringify(r.members) },
+  { name: 'members', type: 'jsonb', value: (r) => JSON.stringify(r.members), insertOnly: true },
   { name: 'parent', type: 'text', value: (r) => opt(r.parent), keepWhenNull: true },
 ];
 

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FerryError } from '../../src/errors.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { slackExportItems } from '../../src/sources/slack/index.js';
+import type { RoomRecord } from '../../src/model/index.js';
 import { createTestStore, storeBackends, type TestStore } from '../support/databases.js';
 import { copyFixture, readJson, writeJson } from '../support/fixture-copy.js';
 
@@ -160,7 +161,7 @@ describe.each(storeBackends)('ingest into %s', (backend) => {
 });
 
 describe('upserts across sources', () => {
-  it('a source that does not know a room name does not erase it', async () => {
+  it('a source that does not know a room name does not erase it, nor does an older one', async () => {
     const t = await createTestStore('postgres');
     try {
       const { upsertRooms, upsertSource } = await import('../../src/store/upsert.js');
@@ -176,11 +177,26 @@ describe('upserts across sources', () => {
         isGeneral: false,
         members: [],
       };
-      await upsertRooms(t.store.knex, [{ ...base, name: 'Reef', topic: 'corals' }], 1);
-      const second = await upsertRooms(t.store.knex, [{ ...base }], 2);
+      const { decideRooms } = await import('../../src/store/room-claims.js');
+      // What an ingest does with a room: upsert it, then let the newest claim decide its name.
+      const read = (room: RoomRecord, run: number, latestEvent: number) =>
+        t.store.knex.transaction(async (trx) => {
+          const counts = await upsertRooms(trx, [room], run);
+          const changed = await decideRooms(trx, run, [room], latestEvent);
+          return {
+            ...counts,
+            updated: counts.updated + changed,
+            existing: counts.existing - changed,
+          };
+        });
+      await read({ ...base, name: 'Reef', topic: 'corals' }, 1, 1000);
+      const second = await read({ ...base }, 2, 2000);
       expect(second).toEqual({ added: 0, updated: 0, existing: 1 });
-      const third = await upsertRooms(t.store.knex, [{ ...base, name: 'Reef survey' }], 3);
+      const third = await read({ ...base, name: 'Reef survey' }, 3, 3000);
       expect(third.updated).toBe(1);
+      // An older export read last names nothing.
+      const older = await read({ ...base, name: 'Old reef' }, 4, 500);
+      expect(older).toEqual({ added: 0, updated: 0, existing: 1 });
       const row = (await t.store.knex('rooms').first()) as { name: string; topic: string };
       expect(row).toMatchObject({ name: 'Reef survey', topic: 'corals' });
     } finally {

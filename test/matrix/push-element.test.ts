@@ -12,7 +12,13 @@ import {
 } from '../support/migration.js';
 import { runCli } from '../support/run-cli.js';
 import { startSynapse, type SynapseHandle } from '../support/synapse.js';
-import { firstAsZip, SECOND } from '../sources/element/element-fixtures.js';
+import {
+  ENCRYPTED_ROOM_ID,
+  encryptedExport,
+  firstAsZip,
+  SECOND,
+  TINY_PNG,
+} from '../sources/element/element-fixtures.js';
 
 describe('Element exports pushed into a real Synapse', () => {
   let synapse: SynapseHandle;
@@ -115,5 +121,51 @@ describe('Element exports pushed into a real Synapse', () => {
   it('uploads attachments from the zip', () => {
     const image = messages().find((m) => m.content.msgtype === 'm.image');
     expect(String(image?.content.url)).toMatch(/^mxc:\/\//);
+  });
+
+  describe('an encrypted room', () => {
+    let secret: ReadEvent[];
+    let encryptedDb: Awaited<ReturnType<typeof createPostgresDatabase>>;
+    let summary: { undecryptable: Record<string, Record<string, number>> };
+    beforeAll(async () => {
+      encryptedDb = await createPostgresDatabase();
+      const config = writeFerryConfig(synapse);
+      const run = (...args: string[]) =>
+        runCli(['--config', config, '--database', encryptedDb.url, ...args]);
+      const ingest = await run('ingest', 'element', encryptedExport(), '--json');
+      expect(ingest.code, ingest.stderr).toBe(0);
+      summary = JSON.parse(ingest.stdout) as typeof summary;
+      const push = await run('push', '--json');
+      expect(push.code, push.stderr + push.stdout).toBe(0);
+      const reader = new AdminReader(synapse);
+      secret = await reader.timeline(
+        await reader.roomIdOfAlias(`${TEST_PREFIX}matrix_secret_example.org`),
+      );
+    }, 240_000);
+    afterAll(async () => {
+      await encryptedDb?.drop();
+    });
+
+    it('uploads the decrypted file the export holds and posts a plain m.image', async () => {
+      const image = secret.find((e) => e.content.msgtype === 'm.image');
+      expect(image?.content).toMatchObject({ body: 'boat.png', info: { mimetype: 'image/png' } });
+      expect(image?.content.file).toBeUndefined();
+      const mxc = /^mxc:\/\/([^/]+)\/(.+)$/.exec(String(image?.content.url));
+      expect(mxc?.[1]).toBe(synapse.serverName);
+      const res = await fetch(
+        `${synapse.baseUrl}/_matrix/client/v1/media/download/${mxc?.[1]}/${mxc?.[2]}`,
+        { headers: { Authorization: `Bearer ${synapse.adminToken}` } },
+      );
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(TINY_PNG)).toBe(true);
+    });
+
+    it('posts nothing for the encrypted file the export lacks, and counts it for its room', () => {
+      expect(JSON.stringify(secret)).not.toContain('lost.png');
+      expect(secret.some((e) => e.content.body === 'see above')).toBe(true);
+      expect(summary.undecryptable).toEqual({
+        [`matrix:${ENCRYPTED_ROOM_ID}`]: { attachment_not_in_export: 1 },
+      });
+    });
   });
 });

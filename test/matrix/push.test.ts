@@ -231,4 +231,34 @@ describe('push into a real Synapse', () => {
     expect(verify.code).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, late: 1, not_pushed: 0 });
   });
+
+  it('posts a bot user’s messages as m.notice: a bot_message with user, and one without bot_id', async () => {
+    const withBotUser = copyFixture(MODERN);
+    writeJson(join(withBotUser, 'general', '2024-03-06.json'), [
+      {
+        type: 'message',
+        subtype: 'bot_message',
+        user: 'U01BOT1',
+        username: 'deploybot',
+        bot_id: 'B01DEPLOY',
+        text: 'deployed by the bot user',
+        ts: '1709700000.000100',
+      },
+      // U01BOT1 is `is_bot` in users.json: a notice even with neither subtype nor bot_id.
+      { type: 'message', user: 'U01BOT1', text: 'the bot user, plainly', ts: '1709700001.000100' },
+    ]);
+    const ingest = await ferry('ingest', 'slack', withBotUser, '--json');
+    expect(JSON.parse(ingest.stdout)).toMatchObject({ added: { events: 2 } });
+    const push = await ferry('push', '--json');
+    expect(push.code, push.stderr).toBe(0);
+    const after = messages(
+      await reader.timeline(await reader.roomIdOfAlias(`${TEST_PREFIX}slack_c01general`)),
+    );
+    for (const text of ['deployed by the bot user', 'the bot user, plainly']) {
+      expect(after.find((e) => String(e.content.body).includes(text))).toMatchObject({
+        sender: slackGhost(synapse, 'U01BOT1'),
+        content: { msgtype: 'm.notice' },
+      });
+    }
+  });
 });

@@ -15,6 +15,9 @@
  *   `enterprise_id` and `is_enterprise_install: true`; `auth.teams.list` pages through the
  *   approved workspaces; `users.list` without `team_id` fails with `missing_argument` (as real
  *   org-level tokens do) and with one lists that workspace's users (by their `team_id`).
+ *   `emoji.list` without `team_id` fails the same way.
+ * - A workspace token of a Grid org (`enterpriseId` with `teamId`): `auth.test` reports the
+ *   workspace's `T…` ID and the org's `enterprise_id`, `is_enterprise_install: false`.
  * - `emoji.list` → `{ok, emoji: {name: url | 'alias:<name>'}}`.
  * - Files at `/files-pri/<path>`: 401 without the right bearer token, else the bytes.
  *   Anything under `/public/<path>` is served without a token (emoji images, avatars).
@@ -45,7 +48,7 @@
  *   answers HTTP 500 to everything after that many history calls (a crash mid-fetch).
  *
  * NOT modelled: scope checks beyond `missingScopes`, `team_id` on methods other than
- * `users.list`, `include_locale`, other methods (→ `unknown_method`), per-method rate tiers.
+ * `users.list` and `emoji.list` (recorded, not checked, for workspace tokens), `include_locale`, other methods (→ `unknown_method`), per-method rate tiers.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -88,6 +91,8 @@ export interface FakeSlackOptions {
   token: string;
   teamId?: string;
   teamName?: string;
+  /** A workspace token of this Grid org (with `teamId`): auth.test reports `enterprise_id`. */
+  enterpriseId?: string;
   /** The token is an org-wide install of this org (`teamId` is ignored). */
   org?: { enterpriseId: string; workspaces: { id: string; name: string }[] };
   users?: FakeSlackUser[];
@@ -249,9 +254,11 @@ export class FakeSlackApi {
           user: 'ferry',
           team_id: teamId,
           user_id: 'U0FERRY',
-          ...(org === undefined
-            ? {}
-            : { enterprise_id: org.enterpriseId, is_enterprise_install: true }),
+          ...(org !== undefined
+            ? { enterprise_id: org.enterpriseId, is_enterprise_install: true }
+            : this.#opts.enterpriseId !== undefined
+              ? { enterprise_id: this.#opts.enterpriseId, is_enterprise_install: false }
+              : {}),
         });
       case 'auth.teams.list': {
         if (org === undefined) return send(200, { ok: false, error: 'not_allowed_token_type' });
@@ -275,6 +282,9 @@ export class FakeSlackApi {
         });
       }
       case 'emoji.list':
+        if (org !== undefined && (args.team_id ?? '') === '') {
+          return send(200, { ok: false, error: 'missing_argument' });
+        }
         if (this.missingScopes['emoji.list'] !== undefined)
           return send(200, missingScope(this.missingScopes['emoji.list']));
         return send(200, { ok: true, emoji: this.emoji, cache_ts: 1700000000 });

@@ -11,7 +11,8 @@
  *   the token's team or enterprise ID. No match → `config_invalid` listing the candidates.
  * - emails: `users.list` → emails/real names filled into users of that source that have none
  *   (one statement; existing values are never replaced or erased).
- * - emoji: `emoji.list` → `slack_custom_emoji` rows for that source.
+ * - emoji: `emoji.list` → `slack_custom_emoji` rows for that source. On Enterprise Grid the
+ *   call names a workspace (`team_id`, see `emojiTeam`).
  * - The report has stable keys; sections that were not asked for are `null`.
  */
 import { FerryError } from '../../errors.js';
@@ -24,6 +25,7 @@ import {
 } from '../../store/slack-enrichment.js';
 import {
   DEFAULT_TOKEN_ENV,
+  emojiTeam,
   SlackEnricher,
   slackTokenFromEnv,
   type SlackEnricherOptions,
@@ -80,15 +82,9 @@ export async function runEnrichSlack(
   logger.info({ source, team: who.teamId }, 'enriching slack source');
 
   const report: EnrichSlackReport = { source, team_id: who.teamId, emails: null, emoji: null };
+  // An org-wide Grid token names a workspace of the org in each call.
+  const workspaces = who.orgInstall ? await approvedWorkspaces(enricher, who) : undefined;
   if (both || options.emails === true) {
-    // An org-wide Grid token lists users per workspace of the org.
-    const workspaces = who.orgInstall ? await enricher.workspaces() : undefined;
-    if (workspaces?.length === 0) {
-      throw new FerryError(
-        'config_invalid',
-        `the Slack token is an org-wide install of ${who.teamId} but no workspace has approved the app (auth.teams.list is empty)`,
-      );
-    }
     const contacts = await enricher.fetchEmails(workspaces);
     const { updated, without } = await store.knex.transaction(async (trx) => ({
       updated: await fillUserContacts(trx, source, contacts),
@@ -102,7 +98,8 @@ export async function runEnrichSlack(
     };
   }
   if (both || options.emoji === true) {
-    const emoji = await enricher.fetchCustomEmoji();
+    const team = emojiTeam(who, source.slice('slack:'.length), workspaces);
+    const emoji = await enricher.fetchCustomEmoji(team);
     await storeCustomEmoji(store.knex, source, emoji);
     report.emoji = {
       emoji: emoji.images.size,
@@ -111,6 +108,20 @@ export async function runEnrichSlack(
     };
   }
   return report;
+}
+
+async function approvedWorkspaces(
+  enricher: SlackEnricher,
+  who: SlackTokenIdentity,
+): Promise<string[]> {
+  const workspaces = await enricher.workspaces();
+  if (workspaces.length === 0) {
+    throw new FerryError(
+      'config_invalid',
+      `the Slack token is an org-wide install of ${who.teamId} but no workspace has approved the app (auth.teams.list is empty)`,
+    );
+  }
+  return workspaces;
 }
 
 async function chooseSource(

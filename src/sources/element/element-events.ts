@@ -100,7 +100,9 @@ const FILE_FOLDERS: Readonly<Record<string, AttachmentFolder>> = {
 
 /**
  * Media of an Element export: keyed by the mxc URI (plain or encrypted file), else by the
- * attachment's path; the body is the attachment Element wrote, when there is one.
+ * attachment's path; the body is the attachment Element wrote, when there is one. An encrypted
+ * file without one is unreadable (its key is in the event, its ciphertext only on the source
+ * homeserver): the event is an `undecryptable` skip for its room.
  */
 function attachmentResolver(
   roomId: string,
@@ -117,6 +119,14 @@ function attachmentResolver(
         : localPath !== undefined
           ? elementMediaKey(roomId, localPath)
           : undefined;
+    if (localPath === undefined && isEncryptedFile(content)) {
+      // Element writes the decrypted file into the export; without it, nothing can be carried.
+      const name = str(content.filename) ?? str(content.body) ?? 'a file';
+      return {
+        undecryptable: 'attachment_not_in_export',
+        note: `encrypted ${mode} "${name}" without its decrypted file in the export`,
+      };
+    }
     if (key === undefined) return undefined;
     return {
       key,
@@ -127,6 +137,11 @@ function attachmentResolver(
         localPath === undefined ? [{ type: 'loss', reason: 'file_body_not_in_export', where }] : [],
     };
   };
+}
+
+/** Encrypted media: `content.file` and no clear `url` (Matrix spec, end-to-end attachments). */
+function isEncryptedFile(content: JsonObject): boolean {
+  return obj(content.file) !== undefined && str(content.url) === undefined;
 }
 
 /**

@@ -11,6 +11,7 @@ import type {
   MediaKey,
   RoomKey,
   SourceKey,
+  UndecryptableWhy,
 } from '../../model/index.js';
 import type { JsonObject } from './json-guards.js';
 import type { MatrixEvent } from './matrix-event.js';
@@ -41,8 +42,17 @@ export interface MediaRef {
   where: string;
 }
 
-/** Resolves a file event to its media, or undefined when nothing identifies a body. */
-export type MediaResolver = (ref: MediaRef) => ResolvedMedia | undefined;
+/** A file event whose body no one can read: an `undecryptable` skip of the event, per room. */
+export interface UnreadableMedia {
+  undecryptable: UndecryptableWhy;
+  note: string;
+}
+
+/**
+ * Resolves a file event to its media, to why its body cannot be had (`UnreadableMedia`), or to
+ * undefined when nothing identifies a body.
+ */
+export type MediaResolver = (ref: MediaRef) => ResolvedMedia | UnreadableMedia | undefined;
 
 export interface MatrixEventContext {
   source: SourceKey;

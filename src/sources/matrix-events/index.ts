@@ -2,7 +2,13 @@
  * The shared Matrix-event mapper (see event-items.ts): Element exports, matrix-archive dumps
  * and the live homeserver reader map Matrix events to model items only through here.
  */
-export type { MatrixEventContext, MediaRef, MediaResolver, ResolvedMedia } from './context.js';
+export type {
+  MatrixEventContext,
+  MediaRef,
+  MediaResolver,
+  ResolvedMedia,
+  UnreadableMedia,
+} from './context.js';
 export { matrixEventItems } from './event-items.js';
 export { count, nonEmpty, num, obj, str, type JsonObject } from './json-guards.js';
 export {

@@ -14,7 +14,7 @@ import {
   matrixEventKey,
   matrixUserKey,
 } from '../../model/matrix-keys.js';
-import type { MatrixEventContext } from './context.js';
+import type { MatrixEventContext, ResolvedMedia } from './context.js';
 import { count, nonEmpty, obj, str, type JsonObject } from './json-guards.js';
 import { bundledEdit, finalContent, threadRootOf, type MatrixEvent } from './matrix-event.js';
 import type { MatrixEventRules } from './rules.js';
@@ -161,6 +161,8 @@ export function fileItems(
 ): SourceItem[] {
   const resolved = ctx.media({ event, content, mode, where });
   if (resolved === undefined) return skip('missing_content', 'file without mxc URL or attachment');
+  if ('undecryptable' in resolved)
+    return undecryptable(where, ctx, resolved.undecryptable, resolved.note);
   const { key } = resolved;
   const items: SourceItem[] = [];
   if (ctx.emittedMedia?.has(key) !== true) {
@@ -197,7 +199,7 @@ function fileNames(
 }
 
 function mediaRecord(
-  resolved: ReturnType<MatrixEventContext['media']> & object,
+  resolved: ResolvedMedia,
   content: JsonObject,
   mode: string,
   ctx: MatrixEventContext,

@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { FerryError, type FerryErrorCode } from '../../errors.js';
+import { FerryError, WorkerCrash, type FerryErrorCode } from '../../errors.js';
 import type { SourceKey } from '../../model/index.js';
 import { startModuleWorker, transferable } from '../../workers/module-worker.js';
 import type { DayFileOutput } from './day-file-output.js';
@@ -32,7 +32,8 @@ export type WorkerDayFile =
   | { kind: 'bad'; reason: string };
 
 export type DayFileReply = { id: number } & (
-  WorkerDayFile | { kind: 'error'; code?: FerryErrorCode; message: string; stack?: string }
+  | WorkerDayFile
+  | { kind: 'error'; code?: FerryErrorCode; name?: string; message: string; stack?: string }
 );
 
 /**
@@ -45,6 +46,8 @@ export function defaultDayFileWorkers(): number {
 }
 
 interface Pending {
+  /** The day file, `<archive>: <entry>`, named if the worker crashes on it. */
+  file: string;
   resolve: (result: WorkerDayFile) => void;
   reject: (e: unknown) => void;
 }
@@ -68,9 +71,12 @@ export class DayFilePool {
     this.members = Array.from({ length: Math.max(1, size) }, () => {
       const member: Member = { worker: startModuleWorker(entry), pending: new Map() };
       member.worker.on('message', (reply: DayFileReply) => this.settle(member, reply));
-      member.worker.on('error', (e) => this.fail(e));
+      // A thread that dies was on the oldest of its files (it maps them one at a time).
+      member.worker.on('error', (e) => this.fail(this.crash(member, e)));
       member.worker.on('exit', (code) => {
-        if (member.pending.size > 0) this.fail(new Error(`a day-file worker exited (${code})`));
+        if (member.pending.size > 0) {
+          this.fail(this.crash(member, new Error(`the thread exited with code ${code}`)));
+        }
       });
       return member;
     });
@@ -92,7 +98,7 @@ export class DayFilePool {
     for (const m of this.members) if (m.pending.size < member.pending.size) member = m;
     const id = this.nextId++;
     return new Promise<WorkerDayFile>((resolve, reject) => {
-      member.pending.set(id, { resolve, reject });
+      member.pending.set(id, { file: `${job.label}: ${job.path}`, resolve, reject });
       const request: DayFileWorkerMessage = { type: 'file', id, job, bytes };
       member.worker.postMessage(request, transferable(bytes));
     });
@@ -118,12 +124,22 @@ export class DayFilePool {
           pending.reject(new FerryError(reply.code, reply.message));
         } else {
           const e = new Error(reply.message);
+          if (reply.name !== undefined) e.name = reply.name;
           if (reply.stack !== undefined) e.stack = reply.stack;
-          pending.reject(e);
+          pending.reject(new WorkerCrash('a day-file worker', pending.file, e));
         }
         break;
       }
     }
+  }
+
+  private crash(member: Member, e: Error): WorkerCrash {
+    const oldest = member.pending.values().next();
+    return new WorkerCrash(
+      'a day-file worker',
+      oldest.done === true ? undefined : oldest.value.file,
+      e,
+    );
   }
 
   private fail(e: Error): void {

@@ -50,6 +50,7 @@ async function handle(
       id,
       kind: 'error',
       code: e instanceof FerryError ? e.code : undefined,
+      name: e instanceof Error ? e.name : undefined,
       message: e instanceof Error ? e.message : String(e),
       stack: e instanceof FerryError ? undefined : e instanceof Error ? e.stack : undefined,
     };

@@ -29,9 +29,12 @@ export interface SlackUserRefs {
   bot(botIdOrName: string, name: string | undefined, icon: string | undefined): UserKey;
 }
 
-/** Which users.json entry a `B…` bot ID belongs to. */
+/** What the user list says about bots. */
 export interface SlackBotDirectory {
+  /** Which users.json entry a `B…` bot ID belongs to. */
   userOfBot(botId: string): string | undefined;
+  /** The user list marks this user `is_bot`. */
+  isBotUser(userId: string): boolean;
 }
 
 export interface SlackMessageContext {
@@ -300,7 +303,7 @@ function resolveSender(m: JsonObject, ctx: SlackMessageContext): ResolvedSender 
   if (userId !== undefined) {
     return {
       key: ctx.users.user(userId, obj(m.user_profile)),
-      isBot: isBotMessage || userId === 'USLACKBOT',
+      isBot: isBotMessage || userId === 'USLACKBOT' || ctx.directory.isBotUser(userId),
       nameOverride: isBotMessage ? username : undefined,
     };
   }

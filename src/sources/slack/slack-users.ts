@@ -45,6 +45,8 @@ export class SlackUserDirectory {
   private readonly known = new Set<string>();
   /** `B…` bot ID → user ID of the bot's users.json entry. */
   private readonly botUsers = new Map<string, string>();
+  /** Users the list marks `is_bot` (their messages are notices even without a `bot_id`). */
+  private readonly bots = new Set<string>();
   private readonly teamVotes = new Map<string, number>();
   private enterpriseId: string | undefined;
 
@@ -55,6 +57,7 @@ export class SlackUserDirectory {
     this.known.add(id);
     const botId = nonEmpty(obj(u.profile)?.bot_id);
     if (botId !== undefined) this.botUsers.set(botId, id);
+    if (bool(u.is_bot)) this.bots.add(id);
     const team = nonEmpty(u.team_id);
     const guest = bool(u.is_restricted) || bool(u.is_ultra_restricted);
     if (team !== undefined && !guest && !bool(u.is_bot)) {
@@ -67,13 +70,17 @@ export class SlackUserDirectory {
     return this.known.has(userId);
   }
 
-  /** What the message pass needs (`has`, `userOfBot`), as plain data for a worker thread. */
+  /** What the message pass needs (`has`, `userOfBot`, `isBotUser`), as plain data for a worker. */
   lookups(): SlackUserLookupData {
-    return { known: [...this.known], botUsers: [...this.botUsers] };
+    return { known: [...this.known], botUsers: [...this.botUsers], bots: [...this.bots] };
   }
 
   userOfBot(botId: string): string | undefined {
     return this.botUsers.get(botId);
+  }
+
+  isBotUser(userId: string): boolean {
+    return this.bots.has(userId);
   }
 
   /** The org (Grid) or workspace ID that most users belong to. */
@@ -88,20 +95,23 @@ export class SlackUserDirectory {
   }
 }
 
-/** `SlackUserDirectory.lookups()`: user IDs and `B…` bot ID → user ID pairs. */
+/** `SlackUserDirectory.lookups()`: user IDs, `B…` bot ID → user ID pairs, `is_bot` users. */
 export interface SlackUserLookupData {
   known: string[];
   botUsers: [string, string][];
+  bots: string[];
 }
 
 /** The directory's lookups, rebuilt from `SlackUserDirectory.lookups()` in a worker. */
 export class SlackUserLookups {
   private readonly known: ReadonlySet<string>;
   private readonly botUsers: ReadonlyMap<string, string>;
+  private readonly bots: ReadonlySet<string>;
 
   constructor(data: SlackUserLookupData) {
     this.known = new Set(data.known);
     this.botUsers = new Map(data.botUsers);
+    this.bots = new Set(data.bots);
   }
 
   has(userId: string): boolean {
@@ -110,6 +120,10 @@ export class SlackUserLookups {
 
   userOfBot(botId: string): string | undefined {
     return this.botUsers.get(botId);
+  }
+
+  isBotUser(userId: string): boolean {
+    return this.bots.has(userId);
   }
 }
 

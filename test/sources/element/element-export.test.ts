@@ -19,6 +19,8 @@ import { collect } from '../../support/collect.js';
 import { buildZip } from '../../support/zip-builder.js';
 import {
   ATTACHMENTS,
+  ENCRYPTED_ROOM_ID,
+  encryptedExport,
   FIRST,
   ROOT,
   attachmentBody,
@@ -593,8 +595,12 @@ describe('Element adapter edge cases', () => {
       caption: { format: 'matrix', body: 'look at **this**', formattedBody: 'look at <b>this</b>' },
     });
     expect(r.media.find((m) => m.key === 'mxc://example.org/boat')?.name).toBe('boat.jpg');
-    expect(r.event('matrix:$2')).toMatchObject({ kind: 'file', media: 'mxc://example.org/enc' });
-    expect(r.skips.map((s) => [s.reason, idOf(s.where)])).toEqual([['missing_content', '$3']]);
+    // A bare JSON export holds no decrypted file for the encrypted one: skipped, per room.
+    expect(r.events.some((e) => e.key === 'matrix:$2')).toBe(false);
+    expect(r.skips.map((s) => [s.reason, idOf(s.where)])).toEqual([
+      ['undecryptable', '$2'],
+      ['missing_content', '$3'],
+    ]);
   });
 
   it('handles membership corner cases, room v11 redactions and bad reactions', async () => {
@@ -696,5 +702,30 @@ describe('Element adapter edge cases', () => {
     expect(r.events.map((e) => e.nativeId)).toEqual(['$5', '$3', '$7']);
     const sorted = [...r.events].sort((a, b) => (a.order < b.order ? -1 : 1));
     expect(sorted.map((e) => e.nativeId)).toEqual(['$3', '$5', '$7']);
+  });
+});
+
+describe('Element adapter on an encrypted room', () => {
+  it('carries an encrypted image whose decrypted file the export holds; counts the other per room', async () => {
+    const r = await collect(elementExportItems(encryptedExport()));
+    expect(ev(r, '$2')).toMatchObject({ kind: 'file', media: 'mxc://example.org/boat' });
+    const boat = r.media.find((m) => m.key === 'mxc://example.org/boat');
+    expect(boat).toMatchObject({
+      availability: 'available',
+      localPath: 'images/boat-5-1-2024 at 12-00-02 PM.png',
+      mimetype: 'image/png',
+    });
+    // No event, no media record for the file the export lacks: a counted skip, per room.
+    expect(r.events.some((e) => e.key === 'matrix:$3')).toBe(false);
+    expect(r.media.some((m) => m.key === 'mxc://example.org/lost')).toBe(false);
+    const lost = r.skips.filter((s) => idOf(s.where) === '$3');
+    expect(lost).toEqual([
+      expect.objectContaining({
+        reason: 'undecryptable',
+        undecryptable: { room: `matrix:${ENCRYPTED_ROOM_ID}`, why: 'attachment_not_in_export' },
+      }),
+    ]);
+    expect(lost[0]?.where).toMatch(/lost\.png/);
+    expect(r.losses).toEqual([]);
   });
 });

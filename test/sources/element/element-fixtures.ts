@@ -96,3 +96,74 @@ export function event(
     ...more,
   };
 }
+
+/** The room of `encryptedExport`. */
+export const ENCRYPTED_ROOM_ID = '!secret:example.org';
+
+/** A 1×1 PNG: real image bytes for an attachment. */
+export const TINY_PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC',
+  'base64',
+);
+
+/**
+ * An Element export (unzipped folder) of an encrypted room, as Element writes one: the events
+ * decrypted, each image's `content.file` (key, iv, hashes) kept, and the decrypted file of
+ * `$2` (boat.png) in `images/` — en-US at UTC+2, like the other fixtures; `$3` (lost.png) has
+ * no file (Element failed to fetch it, or attachments were capped).
+ */
+export function encryptedExport(): string {
+  const dir = join(tempDir(), 'secret-export');
+  const encrypted = (media: string) => ({
+    url: `mxc://example.org/${media}`,
+    key: {
+      kty: 'oct',
+      key_ops: ['encrypt', 'decrypt'],
+      alg: 'A256CTR',
+      k: 'qcHVMSgYg-71CauWBezXI5qkaRb0LuIy-Wx5kIaHMIA',
+      ext: true,
+    },
+    iv: 'X85+XgHN+HEAAAAAAAAAAA',
+    hashes: { sha256: '5qG4fFnbbVdlAB1Q72JDKwCagV6Dbkx9uds4rSak37c' },
+    v: 'v2',
+  });
+  const image = (body: string) => ({
+    msgtype: 'm.image',
+    body,
+    info: { mimetype: 'image/png', size: TINY_PNG.length, w: 1, h: 1 },
+    file: encrypted(body.replace('.png', '')),
+  });
+  const inRoom = (e: Record<string, unknown>) => ({ ...e, room_id: ENCRYPTED_ROOM_ID });
+  const messages = [
+    inRoom(
+      event(
+        '$0',
+        'm.room.create',
+        '@alice:example.org',
+        { creator: '@alice:example.org', room_version: '10' },
+        { state_key: '' },
+      ),
+    ),
+    inRoom(
+      event(
+        '$1',
+        'm.room.encryption',
+        '@alice:example.org',
+        { algorithm: 'm.megolm.v1.aes-sha2' },
+        { state_key: '' },
+      ),
+    ),
+    inRoom(event('$2', 'm.room.message', '@alice:example.org', image('boat.png'))),
+    inRoom(event('$3', 'm.room.message', '@alice:example.org', image('lost.png'))),
+    inRoom(
+      event('$4', 'm.room.message', '@alice:example.org', { msgtype: 'm.text', body: 'see above' }),
+    ),
+  ];
+  mkdirSync(join(dir, 'images'), { recursive: true });
+  writeFileSync(
+    join(dir, 'export.json'),
+    JSON.stringify({ room_name: 'Secret Boats', exported_by: 'Alice', messages }, null, 2),
+  );
+  writeFileSync(join(dir, 'images', 'boat-5-1-2024 at 12-00-02 PM.png'), TINY_PNG);
+  return dir;
+}

@@ -24,6 +24,7 @@
  */
 import {
   ErrorCode,
+  type EmojiListArguments,
   LogLevel,
   WebClient,
   type Logger as SlackLogger,
@@ -71,6 +72,21 @@ export interface SlackTokenIdentity {
    * that act on a workspace (`users.list`) need a `team_id` (`workspaces()` lists them).
    */
   orgInstall: boolean;
+}
+
+/**
+ * The `team_id` to pass to `emoji.list`: none outside Enterprise Grid; the token's own
+ * workspace for a workspace token of a Grid org; for an org-wide install (whose `teamId` is the
+ * org), the export's workspace when the app is approved there, else the first approved one
+ * (Grid custom emoji are shared by the org's workspaces). `workspaces`: `auth.teams.list`.
+ */
+export function emojiTeam(
+  who: SlackTokenIdentity,
+  exportWorkspace: string,
+  workspaces: readonly string[] = [],
+): string | undefined {
+  if (!who.orgInstall) return who.enterpriseId === undefined ? undefined : who.teamId;
+  return workspaces.includes(exportWorkspace) ? exportWorkspace : workspaces[0];
 }
 
 /** What `users.list` knows about one user that an export may lack. */
@@ -187,9 +203,15 @@ export class SlackEnricher {
     return out;
   }
 
-  /** `emoji.list` → custom emoji with `alias:` chains resolved. */
-  async fetchCustomEmoji(): Promise<SlackCustomEmoji> {
-    const r = await this.#call('emoji.list', () => this.#client.emoji.list());
+  /**
+   * `emoji.list` → custom emoji with `alias:` chains resolved. `teamId`: the workspace to list,
+   * needed on Enterprise Grid (`emojiTeam`), as the slack-api source passes it.
+   */
+  async fetchCustomEmoji(teamId?: string): Promise<SlackCustomEmoji> {
+    // EmojiListArguments does not declare team_id; Grid tokens need it all the same.
+    const args: EmojiListArguments & { team_id?: string } =
+      teamId === undefined ? {} : { team_id: teamId };
+    const r = await this.#call('emoji.list', () => this.#client.emoji.list(args));
     const resolved = resolveEmojiAliases(r.emoji ?? {});
     if (resolved.broken.length > 0)
       this.#logger.warn({ names: resolved.broken }, 'custom emoji aliases that lead nowhere');

@@ -255,6 +255,22 @@ describe('ferry enrich slack: an org-wide Enterprise Grid token', () => {
     expect(teams.every((id) => id !== undefined)).toBe(true);
   });
 
+  it('lists the custom emoji of an approved workspace, naming it (team_id)', async () => {
+    org.emoji = { orgparrot: 'https://emoji.example/orgparrot.gif' };
+    const report = await runEnrichSlack(grid.store, {
+      env: { SLACK_TOKEN: TOKEN },
+      slackApiUrl: org.apiUrl,
+      retryConfig: FAST_RETRY,
+      emoji: true,
+    });
+    expect(report.emoji).toEqual({ emoji: 1, aliases_to_standard: 0, broken_aliases: 0 });
+    const calls = org.calls('emoji.list');
+    expect(calls).toHaveLength(1);
+    expect(['T0ALPHA', 'T0BETA']).toContain(calls[0]?.args.team_id);
+    const stored = await loadCustomEmoji(grid.store.knex, 'slack:E01ORG');
+    expect([...stored.images.keys()]).toEqual(['orgparrot']);
+  });
+
   it('says so when no workspace has approved the app, writing nothing', async () => {
     await org.stop();
     org = await new FakeSlackApi({
@@ -270,6 +286,38 @@ describe('ferry enrich slack: an org-wide Enterprise Grid token', () => {
     expect(error).toBeInstanceOf(FerryError);
     expect((error as FerryError).message).toMatch(/org-wide install of E01ORG.*auth\.teams\.list/);
     expect(org.calls('users.list')).toHaveLength(0);
+  });
+});
+
+describe('ferry enrich slack: a workspace token of an Enterprise Grid org', () => {
+  it('calls emoji.list with the team_id of the token’s workspace', async () => {
+    const grid = await createTestStore('postgres');
+    const api = await new FakeSlackApi({
+      token: TOKEN,
+      teamId: 'T0ALPHA',
+      enterpriseId: 'E01ORG',
+      emoji: { alphaparrot: 'https://emoji.example/alphaparrot.gif' },
+    }).start();
+    try {
+      await ingest(slackExportItems('test/fixtures/slack/grid'), grid.store, { input: 'grid' });
+      const report = await runEnrichSlack(grid.store, {
+        env: { SLACK_TOKEN: TOKEN },
+        slackApiUrl: api.apiUrl,
+        retryConfig: FAST_RETRY,
+        emoji: true,
+      });
+      expect(report.source).toBe('slack:E01ORG');
+      expect(report.emoji?.emoji).toBe(1);
+      expect(api.calls('emoji.list').map((c) => c.args.team_id)).toEqual(['T0ALPHA']);
+    } finally {
+      await api.stop();
+      await grid.dispose();
+    }
+  });
+
+  it('calls emoji.list without team_id outside Grid', async () => {
+    await enrich({ emoji: true });
+    expect(fake.calls('emoji.list').map((c) => c.args.team_id)).toEqual([undefined]);
   });
 });
 
