@@ -155,7 +155,7 @@ def worker_overrides(args: argparse.Namespace, ports: dict) -> dict:
         "stream_writers": {"events": worker_names(args.workers)},
         "worker_replication_secret": replication_secret(args.dir),
         # Six or more Synapse processes share one PostgreSQL server (100 connections here).
-        "database": {**database(args), "args": {**database(args)["args"], "cp_min": 2, "cp_max": 5}},
+        "database": {**database(args), "args": {**database(args)["args"], "cp_min": 1, "cp_max": 5}},
     }
 
 
