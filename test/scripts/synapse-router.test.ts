@@ -1,8 +1,13 @@
 // The worker-mode router (scripts/synapse-router.ts): its routing table, Synapse's shard
 // function, and failover on a refused connection, against small local upstream servers. The
-// router in front of a real Synapse is exercised by `npm run test:workers`.
+// router in front of a real Synapse is exercised by `npm run test:workers`. Also the argument
+// checks of `scripts/synapse.sh start --workers`.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeFor, shardOf, startRouter } from '../../scripts/synapse-router.js';
 
@@ -138,5 +143,35 @@ describe('startRouter', () => {
 
   it('streams main routes to main', async () => {
     expect((await call('/_matrix/media/v3/upload?filename=x', 'bytes')).name).toBe('main');
+  });
+});
+
+describe('scripts/synapse.sh start --workers', () => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile('bash', ['scripts/synapse.sh', 'start', ...args], (error, _stdout, stderr) =>
+        resolve({ code: error === null ? 0 : (error.code as number), stderr }),
+      );
+    });
+
+  it('refuses worker mode without PostgreSQL, or with a bad count, naming the option', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-sw-args-'));
+    try {
+      const reg = join(dir, 'reg.yaml');
+      writeFileSync(reg, 'id: x\n');
+      const base = ['--dir', join(dir, 'hs'), '--port', '1', '--registration', reg];
+      expect(await run([...base, '--workers', '2'])).toEqual({
+        code: 1,
+        stderr: 'synapse.sh: --workers needs --database-url (Synapse workers need PostgreSQL)\n',
+      });
+      const url = ['--database-url', 'postgres://postgres@127.0.0.1:5432/none'];
+      expect(await run([...base, ...url, '--workers', 'two'])).toEqual({
+        code: 1,
+        stderr: 'synapse.sh: --workers must be a number from 1 to 99\n',
+      });
+      expect(existsSync(join(dir, 'hs', 'homeserver.yaml'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
