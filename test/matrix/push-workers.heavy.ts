@@ -155,7 +155,7 @@ describe('ferry push on Synapse workers', () => {
     await until('20 % sent', async () => (await sent()) >= total * 0.2);
     a.child.kill('SIGKILL');
     const ra = await a.done;
-    expect(ra.code).toBe(-1);
+    expect(ra.code, ra.stderr.slice(-4000)).toBe(-1);
     const atPusherKill = await sent();
 
     // 2. An event persister that owns a room B is writing dies at ~40 %; it comes back 3 s later.
