@@ -8,7 +8,10 @@ matrix-synapse 1.163.2 (synapse/config/*.py).
 """
 
 import argparse
+import json
 import os
+import secrets
+import socket
 import sys
 from urllib.parse import unquote, urlparse
 
@@ -87,6 +90,125 @@ def database(args: argparse.Namespace) -> dict:
     return {"name": "psycopg2", "args": db_args}
 
 
+# ---- worker mode ---------------------------------------------------------------------------
+# Checked against matrix-synapse 1.163.2's docs/workers.md and synapse/config/workers.py: a
+# replication listener on main, `redis`, `instance_map` (main and every stream writer), and
+# `stream_writers.events` listing the event persisters, which shard rooms by
+# sha256(room_id) (little-endian) modulo their count, in list order (config/_base.py).
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def worker_names(n: int) -> list:
+    return [f"persister{i}" for i in range(1, n + 1)]
+
+
+def worker_ports(args: argparse.Namespace) -> dict:
+    """DIR/workers.json: the internal ports, chosen once and kept while the worker count holds."""
+    path = os.path.join(args.dir, "workers.json")
+    names = worker_names(args.workers)
+    if os.path.exists(path):
+        with open(path, encoding="utf8") as f:
+            ports = json.load(f)
+        if sorted(ports.get("workers", {})) == sorted(names):
+            return ports
+    ports = {
+        "redis": free_port(),
+        "main_client": free_port(),
+        "main_replication": free_port(),
+        "workers": {n: {"client": free_port(), "replication": free_port()} for n in names},
+    }
+    with open(path, "w", encoding="utf8") as f:
+        json.dump(ports, f, indent=2)
+    return ports
+
+
+def http_listener(port: int, names: list) -> dict:
+    return {
+        "port": port,
+        "type": "http",
+        "tls": False,
+        "bind_addresses": ["127.0.0.1"],
+        "x_forwarded": False,
+        "resources": [{"names": names, "compress": False}],
+    }
+
+
+def worker_overrides(args: argparse.Namespace, ports: dict) -> dict:
+    """Shared-config keys of worker mode (main and every worker read homeserver.yaml)."""
+    instance_map = {"main": {"host": "127.0.0.1", "port": ports["main_replication"]}}
+    for name, p in ports["workers"].items():
+        instance_map[name] = {"host": "127.0.0.1", "port": p["replication"]}
+    return {
+        # Main keeps the client API on an internal port; the router (scripts/synapse-router.ts)
+        # owns the public one.
+        "listeners": [
+            http_listener(ports["main_client"], ["client"]),
+            http_listener(ports["main_replication"], ["replication"]),
+        ],
+        "redis": {"enabled": True, "host": "127.0.0.1", "port": ports["redis"]},
+        "instance_map": instance_map,
+        "stream_writers": {"events": worker_names(args.workers)},
+        "worker_replication_secret": replication_secret(args.dir),
+        # Six or more Synapse processes share one PostgreSQL server (100 connections here).
+        "database": {**database(args), "args": {**database(args)["args"], "cp_min": 1, "cp_max": 5}},
+    }
+
+
+def replication_secret(d: str) -> str:
+    path = os.path.join(d, "replication-secret")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf8") as f:
+            f.write(secrets.token_hex(32))
+    with open(path, encoding="utf8") as f:
+        return f.read().strip()
+
+
+def write_worker_files(args: argparse.Namespace, config: dict, ports: dict) -> None:
+    """DIR/workers/<name>.yaml and its log config (the main one, with its own file)."""
+    wdir = os.path.join(args.dir, "workers")
+    os.makedirs(wdir, exist_ok=True)
+    with open(config["log_config"], encoding="utf8") as f:
+        log_config = yaml.safe_load(f)
+    for name, p in ports["workers"].items():
+        log = json.loads(json.dumps(log_config))
+        for handler in log.get("handlers", {}).values():
+            if "filename" in handler:
+                handler["filename"] = os.path.join(args.dir, f"{name}.log")
+        log_path = os.path.join(wdir, f"{name}.log.config")
+        with open(log_path, "w", encoding="utf8") as f:
+            yaml.safe_dump(log, f, sort_keys=False)
+        worker = {
+            "worker_app": "synapse.app.generic_worker",
+            "worker_name": name,
+            "worker_listeners": [
+                http_listener(p["client"], ["client"]),
+                http_listener(p["replication"], ["replication"]),
+            ],
+            "worker_log_config": log_path,
+        }
+        with open(os.path.join(wdir, f"{name}.yaml"), "w", encoding="utf8") as f:
+            yaml.safe_dump(worker, f, sort_keys=False)
+
+
+def write_env(args: argparse.Namespace, ports: dict) -> None:
+    """DIR/workers.env, sourced by scripts/synapse.sh: the ports and names it starts."""
+    names = list(ports["workers"])
+    lines = [
+        f"REDIS_PORT={ports['redis']}",
+        f"MAIN_CLIENT_PORT={ports['main_client']}",
+        f"WORKER_NAMES='{' '.join(names)}'",
+    ]
+    lines += [f"WORKER_CLIENT_PORT_{n}={ports['workers'][n]['client']}" for n in names]
+    with open(os.path.join(args.dir, "workers.env"), "w", encoding="utf8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--config", required=True)
@@ -96,7 +218,11 @@ def main() -> int:
     p.add_argument("--server-name", required=True)
     p.add_argument("--shared-secret-file", required=True)
     p.add_argument("--database-url", default="")
+    p.add_argument("--workers", type=int, default=0)
     args = p.parse_args()
+    if args.workers > 0 and not args.database_url:
+        print("synapse-config.py: --workers needs --database-url (workers need PostgreSQL)", file=sys.stderr)
+        return 1
 
     with open(args.config, encoding="utf8") as f:
         config = yaml.safe_load(f) or {}
@@ -112,6 +238,13 @@ def main() -> int:
 
     config.pop("registration_shared_secret", None)
     config.update(overrides(args))
+    for key in ("redis", "instance_map", "stream_writers", "worker_replication_secret"):
+        config.pop(key, None)
+    if args.workers > 0:
+        ports = worker_ports(args)
+        config.update(worker_overrides(args, ports))
+        write_worker_files(args, config, ports)
+        write_env(args, ports)
 
     tmp = args.config + ".tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -15,8 +15,16 @@
 #       Synapse stores its data in that PostgreSQL database (created by the caller with
 #       ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0, as Synapse requires)
 #       instead of DIR/homeserver.db (SQLite).
+#       With --workers N (needs --database-url), Synapse runs in worker mode instead: its own
+#       Redis (redis-server on a free port, no persistence; pid DIR/redis.pid), the main
+#       process, N generic workers persister1..N that are the event persisters
+#       (stream_writers.events, rooms sharded by Synapse's hash of the room ID; pids
+#       DIR/persisterK.pid, logs DIR/persisterK.log) and scripts/synapse-router.ts on PORT
+#       (pid DIR/router.pid) routing client requests to them. start also (re)starts any of
+#       these processes that is not running, so after a kill -9 of one worker, the same start
+#       command brings it back.
 #   scripts/synapse.sh stop --dir DIR
-#       SIGTERM, then SIGKILL after 15 s.
+#       SIGTERM (every process of a worker-mode DIR), then SIGKILL after 15 s.
 #   scripts/synapse.sh restart <start args>
 #       stop + start.
 #
@@ -26,6 +34,10 @@ set -euo pipefail
 SYNAPSE_VERSION=1.163.2
 # Synapse's PostgreSQL driver, as a wheel (no libpq headers needed); for --database-url.
 PSYCOPG2_VERSION=2.9.10
+# Synapse's Redis client (its `redis` extra pins >=1.4.12,<1.6.0), for --workers only. It goes
+# into SYNAPSE_HOME/worker-deps (PYTHONPATH), so the virtualenv itself is left alone.
+TXREDISAPI_VERSION=1.4.12
+HIREDIS_VERSION=3.4.2
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SYNAPSE_HOME=${FERRY_SYNAPSE_HOME:-$REPO_ROOT/.synapse}
 VENV=$SYNAPSE_HOME/venv
@@ -39,7 +51,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -80,7 +92,7 @@ cmd_install() {
 }
 
 # --- argument parsing for start/stop/restart -------------------------------------------------
-DIR='' PORT='' REGISTRATION='' SERVER_NAME=ferry.test WATCH_PID='' DATABASE_URL=''
+DIR='' PORT='' REGISTRATION='' SERVER_NAME=ferry.test WATCH_PID='' DATABASE_URL='' WORKERS=0
 parse_args() {
   while (($#)); do
     case $1 in
@@ -90,6 +102,7 @@ parse_args() {
       --server-name) SERVER_NAME=${2:?--server-name needs a value}; shift 2 ;;
       --watch-pid) WATCH_PID=${2:?--watch-pid needs a value}; shift 2 ;;
       --database-url) DATABASE_URL=${2:?--database-url needs a value}; shift 2 ;;
+      --workers) WORKERS=${2:?--workers needs a value}; shift 2 ;;
       -h | --help) usage ;;
       *) die "unknown argument: $1" ;;
     esac
@@ -122,6 +135,24 @@ running_pid() {
   echo "$pid"
 }
 
+prepare_config() {
+  local config=$DIR/homeserver.yaml
+  if [[ ! -f $config ]]; then
+    # Writes homeserver.yaml, DIR/<server>.signing.key and DIR/<server>.log.config once.
+    (cd "$DIR" && "$PY" -m synapse.app.homeserver --server-name "$SERVER_NAME" \
+      --config-path "$config" --data-directory "$DIR" \
+      --generate-config --report-stats=no >/dev/null)
+  fi
+  if [[ ! -s $DIR/shared-secret ]]; then
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$DIR/shared-secret")
+  fi
+  chmod 600 "$DIR/shared-secret"
+  # Re-applied on every start so a new port or registration path takes effect.
+  "$PY" "$REPO_ROOT/scripts/synapse-config.py" --config "$config" --dir "$DIR" --port "$PORT" \
+    --registration "$REGISTRATION" --server-name "$SERVER_NAME" --workers "$WORKERS" \
+    --shared-secret-file "$DIR/shared-secret" ${DATABASE_URL:+--database-url "$DATABASE_URL"}
+}
+
 cmd_start() {
   parse_args "$@"
   [[ $PORT =~ ^[0-9]+$ ]] || die "--port must be a number"
@@ -130,6 +161,11 @@ cmd_start() {
   REGISTRATION=$(cd "$(dirname "$REGISTRATION")" && pwd)/$(basename "$REGISTRATION")
 
   cmd_install >/dev/null
+  if [[ $WORKERS != 0 ]]; then
+    start_worker_mode
+    return 0
+  fi
+  [[ ! -f $DIR/workers.env ]] || die "$DIR holds a worker-mode Synapse; start it with --workers N"
 
   local pid
   if pid=$(running_pid); then
@@ -145,20 +181,7 @@ cmd_start() {
   fi
 
   local config=$DIR/homeserver.yaml
-  if [[ ! -f $config ]]; then
-    # Writes homeserver.yaml, DIR/<server>.signing.key and DIR/<server>.log.config once.
-    (cd "$DIR" && "$PY" -m synapse.app.homeserver --server-name "$SERVER_NAME" \
-      --config-path "$config" --data-directory "$DIR" \
-      --generate-config --report-stats=no >/dev/null)
-  fi
-  if [[ ! -s $DIR/shared-secret ]]; then
-    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$DIR/shared-secret")
-  fi
-  chmod 600 "$DIR/shared-secret"
-  # Re-applied on every start so a new port or registration path takes effect.
-  "$PY" "$REPO_ROOT/scripts/synapse-config.py" --config "$config" --dir "$DIR" --port "$PORT" \
-    --registration "$REGISTRATION" --server-name "$SERVER_NAME" \
-    --shared-secret-file "$DIR/shared-secret" ${DATABASE_URL:+--database-url "$DATABASE_URL"}
+  prepare_config
 
   local t0 now
   t0=$(date +%s%N)
@@ -205,6 +228,10 @@ cmd_start() {
 
 cmd_stop() {
   parse_args "$@"
+  if [[ -f $DIR/workers.env ]]; then
+    stop_worker_mode
+    return 0
+  fi
   local pid
   if ! pid=$(running_pid); then
     rm -f "$DIR/synapse.pid"
@@ -226,6 +253,9 @@ cmd_stop() {
   fi
   rm -f "$DIR/synapse.pid"
 }
+
+# shellcheck source=scripts/synapse-workers.sh
+source "$REPO_ROOT/scripts/synapse-workers.sh"
 
 cmd=${1:-}
 (($#)) && shift

@@ -47,6 +47,11 @@ export interface StartSynapseOptions {
    * from template0; see `createSynapseDatabase`) instead of SQLite in `dir`.
    */
   databaseUrl?: string;
+  /**
+   * Worker mode (needs `databaseUrl`): Redis, main, this many event persisters (generic
+   * workers `persister1..N`) and the router on `port` (scripts/synapse-workers.sh).
+   */
+  workers?: number;
 }
 
 export interface SynapseHandle {
@@ -62,6 +67,11 @@ export interface SynapseHandle {
   adminToken: string;
   /** Stops and starts Synapse with the same data, port and registration (crash tests). */
   restart(): Promise<void>;
+  /**
+   * Runs the start command again: starts whichever process of the homeserver is not running
+   * (a worker killed by a test) and waits until it answers.
+   */
+  ensureRunning(): Promise<void>;
   /**
    * Stops Synapse. A temp dir created by `startSynapse` is deleted afterwards unless
    * FERRY_KEEP_SYNAPSE_DIR=1. Idempotent.
@@ -185,6 +195,7 @@ export async function startSynapse(opts: StartSynapseOptions = {}): Promise<Syna
     '--watch-pid',
     String(process.pid),
     ...(opts.databaseUrl === undefined ? [] : ['--database-url', opts.databaseUrl]),
+    ...(opts.workers === undefined ? [] : ['--workers', String(opts.workers)]),
   ];
   await runScript(['start', ...startArgs]);
 
@@ -200,6 +211,9 @@ export async function startSynapse(opts: StartSynapseOptions = {}): Promise<Syna
     adminToken: await adminToken(baseUrl, dir),
     async restart() {
       await runScript(['restart', ...startArgs]);
+    },
+    async ensureRunning() {
+      await runScript(['start', ...startArgs]);
     },
     async stop() {
       if (stopped) return;
