@@ -340,7 +340,7 @@ function roomRow(room: RoomReport): string {
     `<tr data-room="${e(room.key)}">`,
     `<td>${e(room.name ?? room.key)}<br><small>${e(room.key)}${room.matrix.alias === null ? '' : ` · ${e(room.matrix.alias)}`}</small></td>`,
     `<td>${e(room.kind)}</td>`,
-    `<td class="r">${num('messages', room.messages)}<br><small>${fmt(room.events)} events</small></td>`,
+    `<td class="r">${num('messages', room.messages)}<br><small>${fmt(room.events)} event${room.events === 1 ? '' : 's'}</small></td>`,
     `<td class="r">${num('sent', room.written.sent)}</td>`,
     `<td class="r">${num('skipped', room.written.skipped_total)}${reasons(room.written.skipped)}</td>`,
     `<td class="r">${num('not_pushed', room.written.not_pushed)}${room.written.late > 0 ? `<br><small>late ${fmt(room.written.late)}</small>` : ''}</td>`,
