@@ -16,6 +16,13 @@ import { renderSlackApiReport, runIngestSlackApi } from './commands/ingest-slack
 import { renderEnrichSlackReport, runEnrichSlack } from './commands/enrich-slack.js';
 import { runPlan } from './commands/plan.js';
 import { runPush } from './commands/push.js';
+import {
+  buildMigrationReport,
+  checkReportPath,
+  renderReportText,
+  writeReportFile,
+} from './commands/report.js';
+import { renderMigrationReportHtml } from './migration-report-html.js';
 import { runVerify } from './commands/verify.js';
 import { runRegistration } from './commands/registration.js';
 import { loadConfig, roomMergeMap, storeSelection } from './config.js';
@@ -327,6 +334,27 @@ program
     const { globals, logger } = context();
     const status = await withStore(globals, logger, storeStatus);
     print(opts.json === true, status, () => renderStatus(status));
+  });
+
+program
+  .command('report')
+  .description(
+    'The migration report from the store and the ledger (no network): per room, totals, timeline, losses',
+  )
+  .option('--html <file>', 'write it as one self-contained HTML page')
+  .option('--json', 'print the report data as JSON')
+  .action(async (opts) => {
+    const { globals, logger } = context();
+    const path = opts.html === undefined ? undefined : checkReportPath(opts.html);
+    const report = await withStore(globals, logger, buildMigrationReport);
+    if (path !== undefined) {
+      writeReportFile(path, renderMigrationReportHtml(report));
+      if (opts.json !== true)
+        process.stdout.write(`Wrote ${path} (${report.rooms.length} rooms)\n`);
+    }
+    if (opts.json === true || path === undefined) {
+      print(opts.json === true, report, () => renderReportText(report));
+    }
   });
 
 program

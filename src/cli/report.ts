@@ -6,7 +6,8 @@ import type { PushSummary } from '../matrix/push.js';
 import type { VerifySummary } from '../matrix/verify.js';
 import type { StoreStatus } from '../store/status.js';
 
-const SKIP_TEXT: Record<string, string> = {
+/** What each skip reason means, in words (also used by the HTML migration report). */
+export const SKIP_TEXT: Record<string, string> = {
   integration_log: 'integration log messages (bot added/removed)',
   call_record: 'call/huddle records without text',
   empty_message: 'messages with no text and no files',
@@ -23,7 +24,8 @@ const SKIP_TEXT: Record<string, string> = {
   redacted: 'events already redacted in the export',
 };
 
-const LOSS_TEXT: Record<string, string> = {
+/** What each loss reason means, in words. */
+export const LOSS_TEXT: Record<string, string> = {
   file_hidden_by_limit: 'files hidden by the free-plan limit (a placeholder is posted)',
   file_tombstone: 'deleted files (a placeholder is posted)',
   file_access_denied: 'files the exporter could not see',

@@ -10,7 +10,8 @@ import { mrkdwnToBlocks, plainTextInlines } from './mrkdwn.js';
 import { richTextToBlocks } from './rich-text.js';
 import { isRecord, knownType, nonEmpty, rec, records, str, type JsonRecord } from './slack-json.js';
 
-const BLOCK_TYPES = [
+/** Block Kit block types converted as such; others degrade to their text (`ferry report` counts those). */
+export const BLOCK_TYPES = [
   'rich_text',
   'section',
   'context',

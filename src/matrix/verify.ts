@@ -32,6 +32,11 @@ export interface VerifyOptions {
   logger?: Logger;
   /** Called after each room with the number of rooms verified so far and the total. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Called with every room's findings (listed in `by_room` or not), before the next room is
+   * read. Verify writes nothing itself; the command stores these (`ferry report` shows them).
+   */
+  onRoom?: (v: RoomVerification, ok: boolean) => Promise<void>;
 }
 
 /**
@@ -171,6 +176,7 @@ export async function verifyRooms(o: VerifyOptions & { all?: boolean }): Promise
     summary.late += v.late;
     const failed = failures(v) > 0;
     if (failed) summary.ok = false;
+    await o.onRoom?.(v, !failed);
     if (failed || v.examples.length > 0 || o.all === true) summary.by_room.push(v);
     logger.info(
       { room: v.room, expected: v.expected, found: v.found, ok: !failed },

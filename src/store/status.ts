@@ -1,6 +1,7 @@
 /** What the store holds, for `ferry status`. */
 import type { Knex } from 'knex';
 import type { RoomKind } from '../model/index.js';
+import { eventKindCounts, ledgerCounts, sumBy, unpushedCounts } from './store-counts.js';
 import type { Store, StoreBackend } from './store.js';
 
 export interface StoreStatus {
@@ -34,11 +35,7 @@ export async function storeStatus(store: Store): Promise<StoreStatus> {
     kind: RoomKind;
     n: number | string;
   }[];
-  const eventRows = (await db('events')
-    .select('kind')
-    .count({ n: '*' })
-    .groupBy('kind')
-    .orderBy('kind')) as { kind: string; n: number | string }[];
+  const eventRows = await eventKindCounts(db, 'total');
   const [files] = (await db('media').count({ n: '*' })) as { n: number | string }[];
   const rooms: Record<RoomKind, number> = { space: 0, channel: 0, private: 0, dm: 0, group_dm: 0 };
   for (const r of roomRows) rooms[r.kind] = Number(r.n);
@@ -47,7 +44,7 @@ export async function storeStatus(store: Store): Promise<StoreStatus> {
     sources,
     users: Number(users?.n ?? 0),
     rooms,
-    events: Object.fromEntries(eventRows.map((r) => [r.kind, Number(r.n)])),
+    events: Object.fromEntries(eventRows.map((r) => [r.kind, r.n])),
     files: Number(files?.n ?? 0),
     push: await pushStatus(db),
     last_run: await lastRun(db),
@@ -62,20 +59,8 @@ async function pushStatus(db: Knex): Promise<StoreStatus['push']> {
     status: 'pending' | 'running' | 'done' | 'failed';
     n: number | string;
   }[];
-  const ledger = (await db('matrix_ledger')
-    .where('part', 0)
-    .select('status')
-    .count({ n: '*' })
-    .groupBy('status')) as {
-    status: string;
-    n: number | string;
-  }[];
-  const [notPushed] = (
-    (await db.raw(
-      `select count(*) as n from events e
-        where not exists (select 1 from matrix_ledger l where l.event_key = e.key and l.part = 0)`,
-    )) as { rows: { n: number | string }[] }
-  ).rows;
+  const ledger = sumBy(await ledgerCounts(db, 'total'), (r) => r.status);
+  const [notPushed] = await unpushedCounts(db, 'total');
   return {
     rooms: {
       pending: 0,
@@ -84,9 +69,9 @@ async function pushStatus(db: Knex): Promise<StoreStatus['push']> {
       failed: 0,
       ...Object.fromEntries(pushRooms.map((r) => [r.status, Number(r.n)])),
     },
-    events_sent: Number(ledger.find((r) => r.status === 'sent')?.n ?? 0),
-    events_skipped: Number(ledger.find((r) => r.status === 'skipped')?.n ?? 0),
-    events_not_pushed: Number(notPushed?.n ?? 0),
+    events_sent: ledger.sent ?? 0,
+    events_skipped: ledger.skipped ?? 0,
+    events_not_pushed: notPushed?.n ?? 0,
   };
 }
 

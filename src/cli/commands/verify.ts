@@ -2,6 +2,7 @@
 import type { Logger } from '../../logger.js';
 import { verifyRooms, type VerifySummary } from '../../matrix/verify.js';
 import type { Store } from '../../store/store.js';
+import { recordVerifyResult } from '../../store/verify-results.js';
 import type { FerryConfig } from '../config.js';
 import { createProgress } from '../progress.js';
 import { homeserverContext } from './push.js';
@@ -29,6 +30,8 @@ export async function runVerify(
       all: o.all,
       logger,
       onProgress: (d, t) => progress.update(d, t),
+      // Each room's findings are kept for `ferry report`.
+      onRoom: (v, ok) => recordVerifyResult(store.knex, { ...v, ok }),
     });
   } finally {
     progress.stop();
