@@ -13,6 +13,11 @@ import { createCliLogger } from './cli-logger.js';
 import { runCheck } from './commands/check.js';
 import { runIngest } from './commands/ingest.js';
 import { renderSlackApiReport, runIngestSlackApi } from './commands/ingest-slack-api.js';
+import {
+  matrixIngestSetup,
+  renderMatrixReport,
+  runIngestMatrix,
+} from './commands/ingest-matrix.js';
 import { renderEnrichSlackReport, runEnrichSlack } from './commands/enrich-slack.js';
 import { runPlan } from './commands/plan.js';
 import { runPush } from './commands/push.js';
@@ -43,6 +48,17 @@ function refetchDays(value: string): number {
     throw new InvalidArgumentError('expected a number of days from 0 to 3650');
   }
   return n;
+}
+
+function roomList(value: string): string[] {
+  const rooms = value
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
+  if (rooms.length === 0 || rooms.some((r) => !/^[!#][^\s]+$/.test(r))) {
+    throw new InvalidArgumentError('expected room IDs (!…) or aliases (#…), comma-separated');
+  }
+  return rooms;
 }
 
 function tierLimits(value: string): Partial<Record<1 | 2 | 3 | 4, number>> {
@@ -237,6 +253,61 @@ ingestCommand
       opts.json === true,
       report,
       () => `${renderIngestSummary(report)}\n${renderSlackApiReport(report.api)}`,
+    );
+  });
+
+ingestCommand
+  .command('matrix')
+  .description(
+    'Ingest rooms of a live Matrix homeserver with a user’s access token (in $MATRIX_TOKEN); incremental and resumable',
+  )
+  .requiredOption(
+    '--homeserver <url>',
+    'base URL of the homeserver, e.g. https://matrix.example.org',
+  )
+  .option(
+    '--rooms <list>',
+    'comma-separated room IDs (!…) or aliases (#…) to read (default: every joined room)',
+    roomList,
+  )
+  .option('--space <room>', 'read this space (ID or alias) and its child rooms')
+  .option(
+    '--media-dir <dir>',
+    'folder for downloaded (and decrypted) file bodies; push reads them from there (default ./ferry-media/<host>)',
+  )
+  .option('--room-keys <file>', ROOM_KEYS_HELP)
+  .option('--json', 'print the summary as JSON')
+  .addHelpText(
+    'after',
+    `
+The access token is read from $MATRIX_TOKEN only, never from a flag. Each room is read back to
+its creation event (or to where its history visibility hides older events), page by page; each
+page is committed with the room's pagination token, so a rerun reads only newer events and a
+killed run resumes where it stopped. Rooms the token cannot read are skipped and counted.
+
+Exit codes: 0 done; 2 no or rejected token, bad option, bad room keys; 3 homeserver
+unreachable or failing, store unavailable.`,
+  )
+  .action(async (opts) => {
+    const { globals, logger } = context();
+    const o = {
+      logger,
+      homeserver: opts.homeserver,
+      rooms: opts.rooms,
+      space: opts.space,
+      mediaDir: opts.mediaDir,
+      progress: opts.json !== true,
+    };
+    matrixIngestSetup(o);
+    const keys = await roomKeysOption(opts.roomKeys, process.env, logger);
+    const report = await withStore(globals, logger, (store) =>
+      runIngestMatrix(store, { ...o, decryptor: keys?.decryptor }),
+    );
+    printWithKeys(
+      opts.json === true,
+      report,
+      keys,
+      (r) => `${renderIngestSummary(r)}\n${renderMatrixReport(r.homeserver)}`,
     );
   });
 
