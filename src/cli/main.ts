@@ -50,6 +50,14 @@ function refetchDays(value: string): number {
   return n;
 }
 
+function pageSize(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) {
+    throw new InvalidArgumentError('expected a whole number from 1 to 1000');
+  }
+  return n;
+}
+
 function roomList(value: string): string[] {
   const rooms = value
     .split(',')
@@ -276,6 +284,7 @@ ingestCommand
     'folder for downloaded (and decrypted) file bodies; push reads them from there (default ./ferry-media/<host>)',
   )
   .option('--room-keys <file>', ROOM_KEYS_HELP)
+  .option('--page-size <n>', 'events per /messages request (1 to 1000)', pageSize, 1000)
   .option('--json', 'print the summary as JSON')
   .addHelpText(
     'after',
@@ -296,6 +305,7 @@ unreachable or failing, store unavailable.`,
       rooms: opts.rooms,
       space: opts.space,
       mediaDir: opts.mediaDir,
+      pageSize: opts.pageSize,
       progress: opts.json !== true,
     };
     matrixIngestSetup(o);

@@ -11,10 +11,10 @@ export type RoomSkipReason = 'room_not_readable' | 'alias_not_found' | 'not_a_sp
 
 /**
  * How far back a room's history went when its first (backwards) pass finished:
- * - `creation`: down to the `m.room.create` event: the whole timeline;
- * - `visibility_wall`: the server returned nothing older, short of the creation event: the
- *   room's history visibility hides older events from this user (how many is not told by the
- *   homeserver; `earliest_ts` is the oldest event that was visible).
+ * - `creation`: down to the `m.room.create` event, nothing hidden: the whole timeline;
+ * - `visibility_wall`: the room's history visibility hides events from this user (typically
+ *   `joined`: what was said before they joined). Either the creation event was never reached,
+ *   or events were hidden on the way (`hidden_events`).
  */
 export type HistoryStart = 'creation' | 'visibility_wall';
 
@@ -24,7 +24,15 @@ export interface LiveRoomReport {
   events: number;
   /** Set when the first pass finished in this run. */
   history_start?: HistoryStart;
+  /** Oldest event read (ms). */
   earliest_ts?: number;
+  /**
+   * Events the server left out of the backwards pass because this user may not see them.
+   * Counted from pages that came back shorter than asked while older pages followed (Synapse
+   * reads `limit` events, then drops the invisible ones): exact on Synapse, and a lower bound
+   * (possibly 0) on a server that fills its pages up.
+   */
+  hidden_events?: number;
   /** `backwards` (first pass, or its resumption) and/or `forwards` (newer events). */
   passes: ('backwards' | 'forwards')[];
 }

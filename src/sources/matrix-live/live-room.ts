@@ -74,10 +74,14 @@ export class LiveRoom {
     let from = mark.pass?.low;
     let top = mark.pass?.top;
     let sawCreate = false;
+    let short = 0;
     for (;;) {
       const page = await this.#page('b', from);
       if (page === undefined) return undefined;
       top ??= page.start;
+      // A page that came back short although older events followed held hidden events.
+      if (page.events.length > 0) this.#hidden(short);
+      short = page.end === undefined ? 0 : this.#o.pageSize - page.events.length;
       const events = page.events.slice().reverse();
       const parsed = events.map(parseMatrixEvent);
       sawCreate ||= parsed.some((e) => e?.type === 'm.room.create');
@@ -88,7 +92,8 @@ export class LiveRoom {
       yield this.#progress(oldest);
       if (top === undefined) return undefined;
       if (page.end === undefined || page.end === from) {
-        this.#o.report.history_start = sawCreate ? 'creation' : 'visibility_wall';
+        const hidden = this.#o.report.hidden_events ?? 0;
+        this.#o.report.history_start = sawCreate && hidden === 0 ? 'creation' : 'visibility_wall';
         const done: MatrixRoomWatermark = { ...base(mark), complete: top };
         yield { type: 'checkpoint', watermark: done };
         return done;
@@ -96,6 +101,10 @@ export class LiveRoom {
       from = page.end;
       yield { type: 'checkpoint', watermark: { ...base(mark), pass: { top, low: from } } };
     }
+  }
+
+  #hidden(n: number): void {
+    if (n > 0) this.#o.report.hidden_events = (this.#o.report.hidden_events ?? 0) + n;
   }
 
   async *#forwards(mark: MatrixRoomWatermark): AsyncGenerator<SourceItem, boolean> {
