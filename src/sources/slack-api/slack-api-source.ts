@@ -241,7 +241,11 @@ export class SlackApiSource {
       });
       yield* indexPinEvents({ pins: list }, c.room, source, users);
     }
-    let mark: ConversationWatermark = stored ?? { kind: 'slack_conversation', source, conversation: c.id };
+    let mark: ConversationWatermark = stored ?? {
+      kind: 'slack_conversation',
+      source,
+      conversation: c.id,
+    };
     const ctx: SlackMessageContext = {
       source,
       conversationId: c.id,
