@@ -207,7 +207,13 @@ async function ingestJson(
 async function ingestHere(
   url: string,
   media: string,
-  o: { rooms?: string[]; keys?: boolean; pageSize?: number; env?: NodeJS.ProcessEnv } = {},
+  o: {
+    rooms?: string[];
+    space?: string;
+    keys?: boolean;
+    pageSize?: number;
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<IngestMatrixReport> {
   const keys = o.keys === true ? await loadRoomKeys(partialKeys, PASS) : undefined;
   return runIngestMatrix(await storeOf(url, true), {
@@ -217,6 +223,7 @@ async function ingestHere(
     progress: false,
     env: o.env ?? { MATRIX_TOKEN: alice.token },
     ...(o.rooms === undefined ? {} : { rooms: o.rooms }),
+    ...(o.space === undefined ? {} : { space: o.space }),
     ...(keys === undefined ? {} : { decryptor: keys.decryptor }),
     ...(o.pageSize === undefined ? {} : { pageSize: o.pageSize }),
   });
@@ -481,6 +488,34 @@ describe('ferry ingest matrix: crashes, rooms it cannot read, tokens', () => {
     ]);
     expect(Object.keys(hs.per_room)).toEqual([rooms.general]);
     expect((await eventsOf(url, rooms.bobOnly)).size).toBe(0);
+  }, 60_000);
+
+  it('--space: the space (by alias) and its children, each child under the space', async () => {
+    const space = await alice.createRoom({
+      preset: 'public_chat',
+      name: 'Team space',
+      room_alias_name: 'src-space',
+      creation_content: { type: 'm.space' },
+    });
+    await alice.state(space, 'm.space.child', { via: ['source.test'] }, rooms.general);
+    const url = await database();
+    const report = await ingestHere(url, join(work, 'space-media'), {
+      space: '#src-space:source.test',
+    });
+    expect(report.homeserver.rooms).toEqual({ listed: 2, read: 2, skipped: {} });
+    const store = await storeOf(url);
+    const stored = (await store.knex('rooms').orderBy('key').select('key', 'kind', 'parent')) as {
+      key: string;
+      kind: string;
+      parent: string | null;
+    }[];
+    expect(stored).toEqual(
+      expect.arrayContaining([
+        { key: `matrix:${space}`, kind: 'space', parent: null },
+        { key: `matrix:${rooms.general}`, kind: 'channel', parent: `matrix:${space}` },
+      ]),
+    );
+    expect(stored).toHaveLength(2);
   }, 60_000);
 
   it('a rejected token: exit 2, one line, the token never shown; no token: exit 2 naming $MATRIX_TOKEN', async () => {
