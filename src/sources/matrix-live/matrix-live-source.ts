@@ -69,6 +69,7 @@ export class MatrixLiveSource {
   readonly #client: HomeserverClient;
   readonly #media: LiveMedia;
   readonly #logger: Logger;
+  readonly #emittedUsers = new Set<string>();
 
   constructor(o: MatrixLiveSourceOptions) {
     this.#o = o;
@@ -140,7 +141,12 @@ export class MatrixLiveSource {
     if (parsed.room.name !== undefined) report.name = parsed.room.name;
     this.report.per_room[roomId] = report;
     yield { type: 'room', room: parsed.room };
-    for (const user of parsed.users) yield { type: 'user', user };
+    // A person in several rooms is one user record per run (the first room's view of them).
+    for (const user of parsed.users) {
+      if (this.#emittedUsers.has(user.nativeId)) continue;
+      this.#emittedUsers.add(user.nativeId);
+      yield { type: 'user', user };
+    }
     const room = new LiveRoom({
       client: this.#client,
       media: this.#media,
