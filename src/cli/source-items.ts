@@ -4,7 +4,7 @@
  */
 import type { EventDecryptor } from '../e2ee/decryptor.js';
 import type { Logger } from '../logger.js';
-import type { SourceItem, SourceKind } from '../model/index.js';
+import type { SourceItem, ExportKind } from '../model/index.js';
 import { elementExportItems } from '../sources/element/index.js';
 import { matrixArchiveItems } from '../sources/matrix-archive/index.js';
 import { slackExportItems } from '../sources/slack/index.js';
@@ -28,7 +28,7 @@ export interface SourceOptions {
 }
 
 export function sourceItems(
-  kind: SourceKind,
+  kind: ExportKind,
   path: string,
   o: SourceOptions,
 ): AsyncGenerator<SourceItem> {

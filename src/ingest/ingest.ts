@@ -15,13 +15,13 @@ import { FerryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type {
-  ConversationWatermark,
   EventRows,
   MediaRecord,
   RoomRecord,
   SourceItem,
   TimelineEvent,
   UserRecord,
+  Watermark,
 } from '../model/index.js';
 import type { Store } from '../store/store.js';
 import {
@@ -61,7 +61,7 @@ export interface IngestOptions {
    * Writes a checkpoint's watermark inside the transaction that commits the items before it.
    * Required when the source yields checkpoints.
    */
-  onCheckpoint?: (trx: Knex.Transaction, watermark: ConversationWatermark) => Promise<void>;
+  onCheckpoint?: (trx: Knex.Transaction, watermark: Watermark) => Promise<void>;
   /** Events per batch statement (default 2000). */
   batchSize?: number;
 }
@@ -143,7 +143,7 @@ async function ingestSegment(
     options.batchSize ?? 5000,
     new EventCopyWriter(trx, runId, store.backend),
   );
-  let checkpoint: ConversationWatermark | undefined;
+  let checkpoint: Watermark | undefined;
   let more = true;
   try {
     for (;;) {

@@ -32,6 +32,7 @@ function namespaceOf(kind: SourceKind): 'slack' | 'matrix' {
       return 'slack';
     case 'element':
     case 'matrix-archive':
+    case 'matrix':
       return 'matrix';
   }
 }

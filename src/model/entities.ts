@@ -7,8 +7,14 @@
  */
 import type { MediaKey, RoomKey, SourceKey, UserKey } from './ids.js';
 
-/** The kinds of input ferry reads. Closed: adding one means adding an adapter. */
-export type SourceKind = 'slack' | 'element' | 'matrix-archive';
+/**
+ * The kinds of input ferry reads. Closed: adding one means adding an adapter. `matrix` is a
+ * live homeserver read over the client-server API (`ferry ingest matrix`).
+ */
+export type SourceKind = 'slack' | 'element' | 'matrix-archive' | 'matrix';
+
+/** The kinds read from an export file or folder (`ferry ingest <kind> <path>`, `ferry check`). */
+export type ExportKind = Exclude<SourceKind, 'matrix'>;
 
 export interface SourceRecord {
   key: SourceKey;

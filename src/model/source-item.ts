@@ -9,7 +9,7 @@
 import type { MediaRecord, RoomRecord, SourceRecord, UserRecord } from './entities.js';
 import type { EventReportKind, TimelineEvent } from './events.js';
 import type { RoomKey } from './ids.js';
-import type { ConversationWatermark } from './watermark.js';
+import type { Watermark } from './watermark.js';
 
 /**
  * Why something in the input is not carried over. Closed so reports have stable keys; the
@@ -114,7 +114,7 @@ export type SourceItem =
    * only). The ingest commits at each checkpoint and starts a new transaction for what follows;
    * adapters yield one only after every item the watermark covers (placeholder users included).
    */
-  | { type: 'checkpoint'; watermark: ConversationWatermark }
+  | { type: 'checkpoint'; watermark: Watermark }
   /** Progress hint: how much of the input has been read (entries or bytes). */
   | { type: 'progress'; done: number; total: number; unit: 'entries' | 'bytes'; label?: string };
 

@@ -9,6 +9,7 @@
 import type { SourceKey } from './ids.js';
 
 export interface ConversationWatermark {
+  kind: 'slack_conversation';
   source: SourceKey;
   /** Native conversation ID (`C…`, `G…`, `D…`). */
   conversation: string;
@@ -23,3 +24,28 @@ export interface ConversationWatermark {
    */
   pass?: { top: string; low: string; floor: string };
 }
+
+/**
+ * How far the live Matrix source (`ferry ingest matrix`) has read one room, in the
+ * homeserver's own pagination tokens (opaque strings from `/messages`' `start` and `end`).
+ * Written in the transaction that commits the events it covers, like the Slack watermark.
+ *
+ * A first pass reads the room backwards from "now" (`/messages?dir=b`): `pass.top` is the
+ * token of where it started, `pass.low` the `end` token of the last committed page (the next
+ * page is read `dir=b` from there). When it reaches the creation event (or the user's
+ * history-visibility wall) the pass is done and `complete` becomes `pass.top`. Later runs read
+ * forwards (`dir=f`) from `complete`, each committed page moving it on to that page's `end`.
+ */
+export interface MatrixRoomWatermark {
+  kind: 'matrix_room';
+  source: SourceKey;
+  /** The room's Matrix ID (`!opaque:server`). */
+  roomId: string;
+  /** Every event before this forward token was stored (undefined: no pass finished yet). */
+  complete?: string;
+  /** An unfinished backwards pass: events from `low` up to `top` stored, older ones to read. */
+  pass?: { top: string; low: string };
+}
+
+/** What a `checkpoint` item carries: one watermark of a live source. Closed by `kind`. */
+export type Watermark = ConversationWatermark | MatrixRoomWatermark;

@@ -9,6 +9,7 @@ import * as m0003 from '../../migrations/0003_drop_first_run_index.js';
 import * as m0004 from '../../migrations/0004_slack_custom_emoji.js';
 import * as m0005 from '../../migrations/0005_matrix_user_avatar.js';
 import * as m0006 from '../../migrations/0006_slack_api_watermarks.js';
+import * as m0007 from '../../migrations/0007_matrix_room_watermarks.js';
 import * as m0008 from '../../migrations/0008_report.js';
 import * as m0009 from '../../migrations/0009_room_claims.js';
 
@@ -24,6 +25,7 @@ const MIGRATIONS: readonly MigrationModule[] = [
   m0004,
   m0005,
   m0006,
+  m0007,
   m0008,
   m0009,
 ];

@@ -25,6 +25,7 @@ export async function readSlackApiWatermarks(
     const bySource = out.get(r.source_key) ?? new Map<string, ConversationWatermark>();
     out.set(r.source_key, bySource);
     bySource.set(r.conversation_id, {
+      kind: 'slack_conversation',
       source: sourceKey(r.source_key),
       conversation: r.conversation_id,
       complete: r.complete_ts ?? undefined,

@@ -1,11 +1,11 @@
 /** `ferry check <path>`: a pre-flight that reads an export and writes nothing. */
 import { SummaryCounter, type ContentSummary } from '../../ingest/summary.js';
-import type { SourceKind } from '../../model/index.js';
+import type { ExportKind } from '../../model/index.js';
 import { createProgress } from '../progress.js';
 import { sourceItems, type SourceOptions } from '../source-items.js';
 
 export async function runCheck(
-  kind: SourceKind,
+  kind: ExportKind,
   path: string,
   options: SourceOptions & { progress: boolean },
 ): Promise<ContentSummary> {

@@ -84,7 +84,10 @@ export async function runIngestSlackApi(
       input: `${SLACK_API_INPUT_PREFIX}${redactUrl(apiUrl)}`,
       logger: o.logger,
       onProgress: (done, total, _unit, label) => progress.update(done, total, label),
-      onCheckpoint: writeSlackApiWatermark,
+      onCheckpoint: (trx, w) => {
+        if (w.kind !== 'slack_conversation') throw new Error(`unexpected ${w.kind} checkpoint`);
+        return writeSlackApiWatermark(trx, w);
+      },
     });
   } finally {
     progress.stop();

@@ -1,12 +1,12 @@
 /** `ferry ingest <kind> <path>`: stream an export into the store. */
 import { ingest, type IngestSummary } from '../../ingest/ingest.js';
-import type { SourceKind } from '../../model/index.js';
+import type { ExportKind } from '../../model/index.js';
 import type { Store } from '../../store/store.js';
 import { createProgress } from '../progress.js';
 import { sourceItems, type SourceOptions } from '../source-items.js';
 
 export async function runIngest(
-  kind: SourceKind,
+  kind: ExportKind,
   path: string,
   store: Store,
   options: SourceOptions & { progress: boolean },

@@ -18,4 +18,4 @@ export {
   threadRootOf,
   type MatrixEvent,
 } from './matrix-event.js';
-export { ARCHIVE_RULES, ELEMENT_RULES, type MatrixEventRules } from './rules.js';
+export { ARCHIVE_RULES, ELEMENT_RULES, HOMESERVER_RULES, type MatrixEventRules } from './rules.js';

@@ -8,7 +8,7 @@
  * decided rule by rule (a re-ingest would then update stored rows).
  *
  * A live homeserver returns the same client-server events an Element export holds, so the
- * live source (`ferry ingest matrix`) reads with `ELEMENT_RULES`.
+ * live source (`ferry ingest matrix`) reads with `HOMESERVER_RULES`, which is `ELEMENT_RULES`.
  */
 export interface MatrixEventRules {
   /** Append a short note to a skip's `where` ("reaction without target or key"). */
@@ -94,3 +94,13 @@ export const ARCHIVE_RULES: Readonly<MatrixEventRules> = {
   roomStateNeedsEmptyKey: false,
   missingRoomStateValue: 'skip',
 };
+
+/**
+ * The live homeserver reader (`ferry ingest matrix`). Deliberately the Element rules, not a
+ * value of its own: Element's export writes the very client-server events that `/messages`
+ * returns (same `unsigned`, same bundled edits, same state keys), so every choice above that
+ * fits Element fits a homeserver, and only equal rules make an Element export of a room and a
+ * live read of it give equal items (the store keeps one row per event either way, but with
+ * other rules a re-read would rewrite rows). Change both together or neither.
+ */
+export const HOMESERVER_RULES: Readonly<MatrixEventRules> = ELEMENT_RULES;

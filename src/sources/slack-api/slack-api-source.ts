@@ -241,7 +241,11 @@ export class SlackApiSource {
       });
       yield* indexPinEvents({ pins: list }, c.room, source, users);
     }
-    let mark: ConversationWatermark = stored ?? { source, conversation: c.id };
+    let mark: ConversationWatermark = stored ?? {
+      kind: 'slack_conversation',
+      source,
+      conversation: c.id,
+    };
     const ctx: SlackMessageContext = {
       source,
       conversationId: c.id,
@@ -336,6 +340,7 @@ export class SlackApiSource {
             ? highest
             : mark.complete;
       const done: ConversationWatermark = {
+        kind: 'slack_conversation',
         source: mark.source,
         conversation: mark.conversation,
         complete,
