@@ -45,9 +45,10 @@ function statusKb(field: string): number {
 }
 
 /**
- * Resident memory by kind of mapping (/proc/self/smaps): the WebAssembly memory (V8 reserves
- * it as one mapping of several GB), malloc's heap and thread arenas (64 MB reservations),
- * executable code, files, and the rest (V8's heap pages and other anonymous memory).
+ * Resident memory by mapping (/proc/self/smaps): files, malloc (its heap and 64 MB thread
+ * arenas), executable code, and every other anonymous mapping keyed by its size and
+ * permissions (V8's heap pages are the 0.25 MB ones; PGlite's WebAssembly memory was the
+ * 128 MB one here).
  */
 function smapsKinds(): Record<string, number> {
   const kinds: Record<string, number> = {};

@@ -9,32 +9,13 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { StoreBackend } from './store.js';
 
-/**
- * What PGlite reads `/dev/blob` from. PGlite (0.5.16, `_handleBlob`) only calls `arrayBuffer()`
- * on it and reads that buffer until the query ends.
- */
-type BlobSource = Pick<Blob, 'arrayBuffer'>;
-
 /** What knex-pglite's one connection is: the PGlite instance (only `query` is used here). */
 interface PgliteConnection {
   query(
     sql: string,
     params: unknown[],
-    options: { blob: BlobSource },
+    options: { blob: Blob },
   ): Promise<{ affectedRows?: number }>;
-}
-
-/**
- * `data` as PGlite's blob without copying it when it owns its whole ArrayBuffer (a batch made
- * by `Buffer.concat` or `Buffer.from` of a large string does): a `Blob` would copy the batch
- * once and its `arrayBuffer()` a second time, and at a few MB per batch those copies were a
- * large part of the ingest's peak RSS on PGlite.
- */
-function blobSource(data: Buffer): BlobSource {
-  const whole = data.buffer;
-  if (whole instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === whole.byteLength)
-    return { arrayBuffer: () => Promise.resolve(whole) };
-  return new Blob([data]);
 }
 
 /**
@@ -64,7 +45,7 @@ export async function copyLines(
       const result = await (connection as PgliteConnection).query(
         `copy ${target} from '/dev/blob'`,
         [],
-        { blob: blobSource(data) },
+        { blob: new Blob([data]) },
       );
       return result.affectedRows ?? 0;
     }
