@@ -11,6 +11,7 @@ import { MatrixHttpError, MatrixNetworkError } from './client-errors.js';
 import { PROVENANCE_KEY } from './event-content.js';
 import { txnIdFor, type LedgerRow } from './push-state.js';
 import type { RoomSession, RoomWriterOptions } from './room-session.js';
+import { searchTail } from './room-tail.js';
 import type { EventId, JsonObject } from './types.js';
 
 /** Ledger note of pin events: they are applied as one m.room.pinned_events state at the end. */
@@ -31,26 +32,31 @@ export class LedgerSends {
     private readonly s: RoomSession,
   ) {}
 
-  /** The in-flight events of a crashed run: found in the room's tail, or left to be resent. */
+  /**
+   * The in-flight events of a crashed run: found in the room's tail, or left to be resent. The
+   * tail is read back only to the last send confirmed before them (room-tail.ts).
+   */
   async reconcile(roomKey: RoomKey): Promise<void> {
     const pending = await this.o.state.pendingFor(roomKey);
     if (pending.length === 0) return;
-    const page = await this.o.client.messages(this.s.roomId, { dir: 'b', limit: 100 });
-    const found = new Map<string, string>();
-    for (const ev of page.chunk) {
-      const p = ev.content[PROVENANCE_KEY] as { key?: unknown; part?: unknown } | undefined;
-      if (p !== undefined && typeof p.key === 'string')
-        found.set(`${p.key}#${String(p.part)}`, ev.event_id);
-    }
+    const anchor = await this.o.state.anchorBeforePending(roomKey);
+    const wanted = new Set(pending.map((row) => `${row.event_key}#${row.part}`));
+    const tail = await searchTail(this.o.client, this.s.roomId, wanted, anchor);
     for (const row of pending) {
-      const eventId = found.get(`${row.event_key}#${row.part}`);
+      const eventId = tail.found.get(`${row.event_key}#${row.part}`);
       if (eventId !== undefined) {
         await this.o.state.markSent(row.event_key, row.part, eventId);
         this.s.result.reconciled += 1;
       }
     }
     this.o.logger.info(
-      { room: roomKey, pending: pending.length, reconciled: this.s.result.reconciled },
+      {
+        room: roomKey,
+        pending: pending.length,
+        reconciled: this.s.result.reconciled,
+        pages: tail.pages,
+        stop: tail.stop,
+      },
       'reconciled',
     );
   }
@@ -136,14 +142,16 @@ export class LedgerSends {
     }
   }
 
-  /** The event ID of a provenance key in the room's last events, if it is there. */
+  /**
+   * The event ID of a provenance key in the room's tail, if it is there: read back to the send
+   * confirmed before this one (this run's last, or the ledger's).
+   */
   private async findInTail(key: string, part: number): Promise<string | undefined> {
-    const page = await this.o.client.messages(this.s.roomId, { dir: 'b', limit: 50 });
-    for (const ev of page.chunk) {
-      const p = ev.content[PROVENANCE_KEY] as { key?: unknown; part?: unknown } | undefined;
-      if (p?.key === key && p.part === part) return ev.event_id;
-    }
-    return undefined;
+    const anchor =
+      this.s.lastEventId ?? (await this.o.state.anchorBeforePending(this.s.room.record.key));
+    const wanted = `${key}#${part}`;
+    const tail = await searchTail(this.o.client, this.s.roomId, new Set([wanted]), anchor);
+    return tail.found.get(wanted);
   }
 }
 

@@ -247,6 +247,25 @@ export class PushState {
       .orderBy('order_key')) as LedgerRow[];
   }
 
+  /**
+   * The event ID of the last send confirmed in a room before its earliest pending row was
+   * written: where a look for the pending sends in the room's timeline can stop (room-tail.ts).
+   * Undefined when the room has no pending row or nothing was confirmed before it.
+   */
+  async anchorBeforePending(roomKey: RoomKey): Promise<string | undefined> {
+    const row = (await this.db('matrix_ledger')
+      .where({ room_key: roomKey, status: 'sent' })
+      .whereNotNull('event_id')
+      .andWhere(
+        'updated_at',
+        '<=',
+        this.db('matrix_ledger').where({ room_key: roomKey, status: 'pending' }).min('updated_at'),
+      )
+      .orderBy('updated_at', 'desc')
+      .first('event_id')) as { event_id: string } | undefined;
+    return row?.event_id;
+  }
+
   async markPending(
     row: Omit<LedgerRow, 'status' | 'event_id' | 'note' | 'sender'> & {
       sender: string;
