@@ -4,24 +4,11 @@
  * `ferry report` reads them back. One row per room, replaced by each verify of that room.
  */
 import type { Knex } from 'knex';
+import type { RoomVerification } from '../model/room-verification.js';
 
-/** One room's findings, as `src/matrix/verify.ts` counts them (Matrix events, not model events). */
-export interface VerifyRoomResult {
-  room: string;
-  room_id: string | null;
+/** One room's findings, as `src/matrix/verify.ts` counts them, with its verdict. */
+export interface VerifyRoomResult extends RoomVerification {
   ok: boolean;
-  expected: number;
-  found: number;
-  missing: number;
-  duplicated: number;
-  out_of_order: number;
-  wrong_sender: number;
-  wrong_ts: number;
-  not_pushed: number;
-  late: number;
-  foreign: number;
-  /** Up to five lines naming the first problems. */
-  examples: string[];
 }
 
 /** A stored result, with when it was taken. */
