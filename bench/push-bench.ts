@@ -166,6 +166,8 @@ interface Options {
   synapseDb: 'sqlite' | 'postgres';
   /** Rounds per concurrency (ferry, replay, plain each round; median and range reported). */
   repeat: number;
+  /** py-spy binary: profile Synapse during every measured child (files in the temp folder). */
+  pySpy?: string;
 }
 
 function parseOptions(): Options {
@@ -186,6 +188,7 @@ function parseOptions(): Options {
       keep: { type: 'boolean', default: false },
       'synapse-db': { type: 'string', default: 'sqlite' },
       repeat: { type: 'string', default: '1' },
+      'py-spy': { type: 'string' },
     },
   });
   const synapseDb = values['synapse-db'];
@@ -209,6 +212,7 @@ function parseOptions(): Options {
     keep: values.keep,
     synapseDb,
     repeat: positive('repeat', values.repeat),
+    pySpy: values['py-spy'],
   };
 }
 
@@ -464,15 +468,59 @@ async function withSynapse<T>(o: Options, fn: (s: SynapseHandle) => Promise<T>):
   }
 }
 
+/**
+ * Starts `py-spy record` on Synapse (raw collapsed stacks, 100 Hz, non-blocking so Synapse is
+ * not paused per sample); the returned function stops it (SIGINT makes py-spy write the file).
+ */
+async function startPySpy(bin: string, pid: number, file: string): Promise<() => Promise<void>> {
+  const child = spawn(
+    bin,
+    [
+      'record',
+      '--pid',
+      String(pid),
+      '--format',
+      'raw',
+      '--rate',
+      '100',
+      '--nonblocking',
+      '-o',
+      file,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  await new Promise((r) => setTimeout(r, 1000));
+  return async () => {
+    child.kill('SIGINT');
+    await closed;
+    try {
+      const { summarisePySpy, formatPySpy } = await import('./py-spy-summary.js');
+      const summary = formatPySpy(summarisePySpy(readFileSync(file, 'utf8'), 20));
+      await writeFile(`${file}.summary.txt`, `${summary}\n`);
+      log(`  py-spy profile: ${file} (summary: ${file}.summary.txt)`);
+    } catch (e) {
+      log(`  py-spy failed: ${String(e)} ${stderr.slice(-300)}`);
+    }
+  };
+}
+
 /** Runs a child next to a fresh Synapse, with the load sampled and Synapse's CPU around it. */
 async function childOnSynapse<T>(
   o: Options,
   script: string,
   args: (s: SynapseHandle) => string[],
+  profileFile?: string,
 ): Promise<{ run: ChildRun<T>; load: RunFigures['load']; synapseCpuMs?: number }> {
   return withSynapse(o, async (synapse) => {
     const pid = synapsePid(synapse);
     const load = new LoadSampler();
+    const profiler =
+      o.pySpy === undefined || profileFile === undefined
+        ? undefined
+        : await startPySpy(o.pySpy, pid, profileFile);
     const cpu0 = processCpuMs(pid);
     load.start();
     const run = await runChild<T>(
@@ -490,6 +538,7 @@ async function childOnSynapse<T>(
     );
     const loadFigures = load.stop();
     const cpu1 = processCpuMs(pid);
+    if (profiler !== undefined) await profiler();
     return {
       run,
       load: loadFigures,
@@ -521,15 +570,20 @@ async function runPush(
   const url = databaseUrl(o.adminUrl, dbName);
   try {
     log(`concurrency ${concurrency}: ferry push …`);
-    const f = await childOnSynapse<PushChildResult>(o, selfScript, () => [
-      'push-child',
-      '--database-url',
-      url,
-      '--concurrency',
-      String(concurrency),
-      '--capture',
-      captureFile,
-    ]);
+    const f = await childOnSynapse<PushChildResult>(
+      o,
+      selfScript,
+      () => [
+        'push-child',
+        '--database-url',
+        url,
+        '--concurrency',
+        String(concurrency),
+        '--capture',
+        captureFile,
+      ],
+      captureFile.replace(/capture-(.*)\.json$/, 'py-spy-ferry-$1.txt'),
+    );
     const r = f.run.result;
     if (r === undefined) throw new Error(`push failed: ${f.run.error}`);
     const ledger = await ledgerPlan(url);
@@ -568,12 +622,12 @@ async function runPush(
 /** The bare fetch loop replaying ferry's captured writes (bench/push-replay.ts). */
 async function runReplay(ctx: RunContext, captureFile: string): Promise<ReplayFigures> {
   log(`concurrency ${ctx.concurrency}: replay of ferry's requests (raw fetch) …`);
-  const f = await childOnSynapse<ReplayResult>(ctx.o, replayScript, () => [
-    '--capture',
-    captureFile,
-    '--concurrency',
-    String(ctx.concurrency),
-  ]);
+  const f = await childOnSynapse<ReplayResult>(
+    ctx.o,
+    replayScript,
+    () => ['--capture', captureFile, '--concurrency', String(ctx.concurrency)],
+    captureFile.replace(/capture-(.*)\.json$/, 'py-spy-replay-$1.txt'),
+  );
   const r = f.run.result;
   log(
     r === undefined
@@ -609,12 +663,12 @@ async function runBaseline(ctx: RunContext, plan: BaselinePlan): Promise<Baselin
   log(`concurrency ${ctx.concurrency}: baseline (plain messages, raw fetch loop) …`);
   const planFile = join(ctx.tmp, `plan-${ctx.concurrency}.json`);
   await writeFile(planFile, JSON.stringify(plan));
-  const f = await childOnSynapse<BaselineResult>(ctx.o, baselineScript, () => [
-    '--plan',
-    planFile,
-    '--concurrency',
-    String(ctx.concurrency),
-  ]);
+  const f = await childOnSynapse<BaselineResult>(
+    ctx.o,
+    baselineScript,
+    () => ['--plan', planFile, '--concurrency', String(ctx.concurrency)],
+    join(ctx.tmp, `py-spy-plain-${ctx.concurrency}-${Date.now()}.txt`),
+  );
   const b = f.run.result;
   log(
     b === undefined

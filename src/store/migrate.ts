@@ -9,13 +9,14 @@ import * as m0003 from '../../migrations/0003_drop_first_run_index.js';
 import * as m0004 from '../../migrations/0004_slack_custom_emoji.js';
 import * as m0005 from '../../migrations/0005_matrix_user_avatar.js';
 import * as m0006 from '../../migrations/0006_slack_api_watermarks.js';
+import * as m0010 from '../../migrations/0010_matrix_push_runs.js';
 
 interface MigrationModule {
   name: string;
   up: (knex: Knex) => Promise<void>;
 }
 
-const MIGRATIONS: readonly MigrationModule[] = [m0001, m0002, m0003, m0004, m0005, m0006];
+const MIGRATIONS: readonly MigrationModule[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0010];
 
 class StaticMigrationSource implements Knex.MigrationSource<MigrationModule> {
   getMigrations(): Promise<MigrationModule[]> {
