@@ -469,8 +469,9 @@ async function withSynapse<T>(o: Options, fn: (s: SynapseHandle) => Promise<T>):
 }
 
 /**
- * Starts `py-spy record` on Synapse (raw collapsed stacks, 100 Hz, non-blocking so Synapse is
- * not paused per sample); the returned function stops it (SIGINT makes py-spy write the file).
+ * Starts `py-spy record` on Synapse (raw collapsed stacks, 50 Hz, only samples holding the GIL
+ * — Python CPU, not threads waiting on I/O or the reactor idling in epoll —, non-blocking so
+ * Synapse is not paused per sample); the returned function stops it (SIGINT makes py-spy write the file).
  */
 async function startPySpy(bin: string, pid: number, file: string): Promise<() => Promise<void>> {
   const child = spawn(
@@ -482,7 +483,8 @@ async function startPySpy(bin: string, pid: number, file: string): Promise<() =>
       '--format',
       'raw',
       '--rate',
-      '100',
+      '50',
+      '--gil',
       '--nonblocking',
       '-o',
       file,

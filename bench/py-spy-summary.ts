@@ -16,6 +16,13 @@ export interface PySpySummary {
   selfByFunction: { name: string; share: number }[];
   selfByFile: { name: string; share: number }[];
   inclusiveByFunction: { name: string; share: number }[];
+  /** Inclusive, Synapse's own functions only (the library and reactor frames left out). */
+  inclusiveSynapse: { name: string; share: number }[];
+  /**
+   * Each sample by its entry point: the first `synapse/rest/` frame (the endpoint), else the
+   * first Synapse frame (background processes, replication, the database thread pool…).
+   */
+  byEntry: { name: string; share: number }[];
 }
 
 /** `func (path/to/file.py:123)` → `func (synapse/x/y.py)`; site-packages trimmed. */
@@ -47,6 +54,8 @@ export function summarisePySpy(text: string, n = 25): PySpySummary {
   const self = new Map<string, number>();
   const selfFile = new Map<string, number>();
   const inclusive = new Map<string, number>();
+  const inclusiveSyn = new Map<string, number>();
+  const entry = new Map<string, number>();
   let samples = 0;
   for (const line of text.split('\n')) {
     const cut = line.lastIndexOf(' ');
@@ -66,12 +75,22 @@ export function summarisePySpy(text: string, n = 25): PySpySummary {
     selfFile.set(area, (selfFile.get(area) ?? 0) + count);
     for (const fn of new Set(frames.map((f) => f.fn)))
       inclusive.set(fn, (inclusive.get(fn) ?? 0) + count);
+    const own = frames.filter(
+      (f) => f.file.startsWith('synapse/') && !f.file.startsWith('synapse/app/'),
+    );
+    for (const fn of new Set(own.map((f) => f.fn)))
+      inclusiveSyn.set(fn, (inclusiveSyn.get(fn) ?? 0) + count);
+    const at = own.find((f) => f.file.startsWith('synapse/rest/')) ?? own[0];
+    const name = at?.fn ?? '(outside Synapse code: reactor, threads, GC)';
+    entry.set(name, (entry.get(name) ?? 0) + count);
   }
   return {
     samples,
     selfByFunction: top(self, samples, n),
     selfByFile: top(selfFile, samples, n),
     inclusiveByFunction: top(inclusive, samples, n * 2),
+    inclusiveSynapse: top(inclusiveSyn, samples, n * 3),
+    byEntry: top(entry, samples, n),
   };
 }
 
@@ -83,6 +102,10 @@ export function formatPySpy(s: PySpySummary): string {
     ...s.selfByFunction.map((r) => `  ${pct(r.share)}  ${r.name}`),
     'self by file/package:',
     ...s.selfByFile.map((r) => `  ${pct(r.share)}  ${r.name}`),
+    'by entry point (first synapse/rest frame, else first Synapse frame):',
+    ...s.byEntry.map((r) => `  ${pct(r.share)}  ${r.name}`),
+    'inclusive, Synapse functions:',
+    ...s.inclusiveSynapse.map((r) => `  ${pct(r.share)}  ${r.name}`),
     'inclusive by function:',
     ...s.inclusiveByFunction.map((r) => `  ${pct(r.share)}  ${r.name}`),
   ].join('\n');

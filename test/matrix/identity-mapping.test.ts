@@ -154,6 +154,31 @@ describe('identity and room mapping', () => {
     expect(verify.code, verify.stdout).toBe(0);
   });
 
+  it("reactions on a real user's message carry no m.mentions and notify her of nothing", async () => {
+    const reader = new AdminReader(synapse);
+    const general = await reader.timeline(
+      await reader.roomIdOfAlias(`${TEST_PREFIX}slack_c01general`),
+    );
+    const reactions = general.filter((e) => e.type === 'm.reaction');
+    expect(reactions.length).toBeGreaterThan(0);
+    for (const r of reactions) expect(r.content).not.toHaveProperty('m.mentions');
+    // What Alice's client sees: her notification list (every event a push rule notified her of).
+    const login = await admin(
+      'POST',
+      `/_synapse/admin/v1/users/${encodeURIComponent(alice())}/login`,
+      {},
+    );
+    const res = await fetch(`${synapse.baseUrl}/_matrix/client/v3/notifications?limit=100`, {
+      headers: { Authorization: `Bearer ${String(login.access_token)}` },
+    });
+    expect(res.status).toBe(200);
+    const { notifications } = (await res.json()) as {
+      notifications: { event: { type: string; event_id: string } }[];
+    };
+    const reactionIds = new Set(reactions.map((r) => r.event_id));
+    expect(notifications.filter((n) => reactionIds.has(n.event.event_id))).toEqual([]);
+  });
+
   it('a finished push records its rate, and plan reports nothing left to send', async () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
