@@ -2,6 +2,7 @@
 import type { IngestSummary } from '../ingest/ingest.js';
 import type { ContentSummary } from '../ingest/summary.js';
 import type { PushPlan } from '../matrix/plan.js';
+import { formatDuration, type PushEta } from '../matrix/push-runs.js';
 import type { PushSummary } from '../matrix/push.js';
 import type { VerifySummary } from '../matrix/verify.js';
 import type { StoreStatus } from '../store/status.js';
@@ -176,6 +177,20 @@ function decidedBy(r: PushPlan['rooms']['list'][number]): string {
   return `  [decided by ${from}, latest event ${d.latest_event.slice(0, 10)}${others}]`;
 }
 
+function renderEta(eta: PushEta): string {
+  switch (eta.status) {
+    case 'done':
+      return 'nothing left to send';
+    case 'unknown':
+      return `unknown (${eta.reason}); ${eta.pending_events} events pending`;
+    case 'estimated':
+      return (
+        `${formatDuration(eta.seconds)} for ${eta.pending_events} events at ${eta.events_per_second} events/s ` +
+        `(measured over the last ${eta.based_on_runs} finished push${eta.based_on_runs === 1 ? '' : 'es'}, concurrency ${eta.concurrency})`
+      );
+  }
+}
+
 export function renderPlan(p: PushPlan): string {
   const out = [
     `Users: ${p.users.total} (${byKey({ ...p.users.by_origin })}); ${p.users.to_create} ghost accounts to create`,
@@ -193,5 +208,6 @@ export function renderPlan(p: PushPlan): string {
     );
   }
   out.push(`Events: ${p.events.to_send} to send, ${p.events.already_sent} already sent`);
+  out.push(`ETA: ${renderEta(p.eta)}`);
   return out.join('\n');
 }

@@ -6,6 +6,11 @@ import { provenance } from './content-draft.js';
 import type { ContentContext, ContentOutcome } from './content-types.js';
 import { PROVENANCE_KEY } from './content-types.js';
 
+/**
+ * No `m.mentions`: a reaction has no `body`, so no body-matching push rule can fire on it (and
+ * Synapse's `.m.rule.reaction` never notifies), while every `m.mentions` costs Synapse a JSON
+ * schema validation per event (BENCHMARKS.md, push: what costs Synapse).
+ */
 export function reactionToMatrix(event: ReactionEvent, ctx: ContentContext): ContentOutcome {
   const target = ctx.eventIdOf(event.target);
   if (target === undefined) return { outcome: 'skip', reason: 'reaction_target_missing' };
@@ -15,7 +20,6 @@ export function reactionToMatrix(event: ReactionEvent, ctx: ContentContext): Con
   const content = {
     'm.relates_to': { rel_type: 'm.annotation', event_id: target, key: image ?? key },
     ...(image === undefined ? {} : { 'com.beeper.reaction.shortcode': key }),
-    'm.mentions': {},
     [PROVENANCE_KEY]: provenance(event.key, 0),
   };
   return { outcome: 'send', sends: [{ kind: 'message', part: 0, type: 'm.reaction', content }] };

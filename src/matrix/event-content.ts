@@ -10,9 +10,10 @@
  *
  * - Every content carries `[PROVENANCE_KEY]: { key, part }`: the model event key and the part
  *   number. On resume the writer reads the room's tail and matches these to its ledger (§5.10).
- * - Every `m.room.message` and `m.reaction` carries `"m.mentions": {}`. Imported history must
- *   notify nobody: pills stay in the HTML, but no user IDs (and never `room: true`) are listed,
- *   which also stops legacy body-matching push rules (§5.8).
+ * - Every `m.room.message` carries `"m.mentions": {}`. Imported history must notify nobody:
+ *   pills stay in the HTML, but no user IDs (and never `room: true`) are listed, which also
+ *   stops legacy body-matching push rules (§5.8). `m.reaction` carries none: it has no body
+ *   for those rules to match, and Synapse validates every `m.mentions` against a JSON schema.
  * - Relations point only at events that were already sent (`ctx.eventIdOf`). A relation to an
  *   unknown event is a 400 from Synapse, so an unknown target is either skipped (reactions,
  *   edits) or rendered without the relation (threads, replies), never sent blindly.

@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import type { IdentityOrigin } from '../mapping/identity-rules.js';
 import type { MatrixClient } from './client.js';
 import type { PushCatalog } from './push-catalog.js';
+import { measuredPushRate, pushEta, type PushEta } from './push-runs.js';
 
 export interface PlannedUser {
   user: string;
@@ -47,6 +48,8 @@ export interface PushPlan {
   };
   rooms: { total: number; to_create: number; list: PlannedRoom[] };
   events: { to_send: number; already_sent: number };
+  /** Store events to send at the rate of the latest finished pushes (push-runs.ts). */
+  eta: PushEta;
 }
 
 export async function planPush(
@@ -63,6 +66,7 @@ export async function planPush(
       }[]
     )[0]?.n ?? 0,
   );
+  const toSend = rooms.reduce((n, r) => n + r.events_to_send, 0);
   return {
     users: {
       total: users.length,
@@ -75,7 +79,8 @@ export async function planPush(
       to_create: rooms.filter((r) => r.action === 'create').length,
       list: rooms,
     },
-    events: { to_send: rooms.reduce((n, r) => n + r.events_to_send, 0), already_sent: alreadySent },
+    events: { to_send: toSend, already_sent: alreadySent },
+    eta: pushEta(toSend, await measuredPushRate(db)),
   };
 }
 

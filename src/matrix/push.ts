@@ -15,6 +15,7 @@ import { buildEmojiPack, IMAGE_PACK_EVENT_TYPE } from '../mapping/emoji-pack.js'
 import { MediaUploader, type MediaArchive } from './media-uploader.js';
 import { Provisioner } from './provisioner.js';
 import { PushCatalog, type CatalogOptions } from './push-catalog.js';
+import { recordPushRun } from './push-runs.js';
 import { PushState } from './push-state.js';
 import { RoomWriter, type MediaResolver, type RoomWriteResult } from './room-writer.js';
 import type { JsonObject, RoomId, UserId } from './types.js';
@@ -86,6 +87,7 @@ export interface PushSummary {
 const CONVERSATION_KINDS = ['channel', 'private', 'dm', 'group_dm'] as const;
 
 export async function push(o: PushOptions): Promise<PushSummary> {
+  const startedAt = new Date();
   const state = new PushState(o.db);
   const catalog = await PushCatalog.load(o.db, o.identity, o.catalog);
   const botUserId = `@${o.botLocalpart}:${o.identity.serverName}` as UserId;
@@ -144,7 +146,23 @@ export async function push(o: PushOptions): Promise<PushSummary> {
   );
   await setDirectRooms(o.client, catalog, state);
   await run.media.close();
+  await recordRun(run, startedAt);
   return run.summary;
+}
+
+/** The finished run's duration and output, for `ferry plan`'s ETA (push-runs.ts). */
+async function recordRun(run: PushRun, startedAt: Date): Promise<void> {
+  const left = await run.state.unwrittenEvents(run.only);
+  await recordPushRun(run.o.db, {
+    owner: run.owner,
+    concurrency: run.o.concurrency,
+    startedAt,
+    finishedAt: new Date(),
+    storeEvents: Math.max(0, run.progress.eventsTotal - left),
+    matrixEvents: run.summary.events.sent,
+    roomsWritten: run.summary.rooms.written,
+    roomsFailed: run.summary.rooms.failed,
+  });
 }
 
 /** What one push process shares between its room workers. */

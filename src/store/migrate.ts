@@ -12,6 +12,7 @@ import * as m0006 from '../../migrations/0006_slack_api_watermarks.js';
 import * as m0007 from '../../migrations/0007_matrix_room_watermarks.js';
 import * as m0008 from '../../migrations/0008_report.js';
 import * as m0009 from '../../migrations/0009_room_claims.js';
+import * as m0010 from '../../migrations/0010_matrix_push_runs.js';
 
 interface MigrationModule {
   name: string;
@@ -28,6 +29,7 @@ const MIGRATIONS: readonly MigrationModule[] = [
   m0007,
   m0008,
   m0009,
+  m0010,
 ];
 
 class StaticMigrationSource implements Knex.MigrationSource<MigrationModule> {

@@ -2,6 +2,7 @@
  * Identity and room mapping against a real Synapse: explicit lists, email matches to existing
  * accounts, a room mapped to an existing one; `ferry plan` shows it all and writes nothing.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase } from '../support/databases.js';
 import { AdminReader, slackGhost, TEST_PREFIX, writeFerryConfig } from '../support/migration.js';
@@ -87,7 +88,14 @@ describe('identity and room mapping', () => {
       };
       rooms: { list: { room: string; action: string; target: string }[]; to_create: number };
       events: { to_send: number };
+      eta: { status: string; pending_events: number; reason?: string };
     };
+    // No push has run yet: no rate to estimate from.
+    expect(plan.eta).toEqual({
+      status: 'unknown',
+      pending_events: 37,
+      reason: 'no push has finished yet',
+    });
     const byUser = new Map(plan.users.list.map((u) => [u.user, u]));
     expect(byUser.get('slack:U01ALICE')).toMatchObject({
       mxid: alice(),
@@ -144,5 +152,47 @@ describe('identity and room mapping', () => {
     ).toBe(true);
     const verify = await ferry('verify', '--json');
     expect(verify.code, verify.stdout).toBe(0);
+  });
+
+  it("reactions on a real user's message carry no m.mentions and notify her of nothing", async () => {
+    const reader = new AdminReader(synapse);
+    const general = await reader.timeline(
+      await reader.roomIdOfAlias(`${TEST_PREFIX}slack_c01general`),
+    );
+    const reactions = general.filter((e) => e.type === 'm.reaction');
+    expect(reactions.length).toBeGreaterThan(0);
+    for (const r of reactions) expect(r.content).not.toHaveProperty('m.mentions');
+    // What Alice's client sees: her notification list (every event a push rule notified her of).
+    const login = await admin(
+      'POST',
+      `/_synapse/admin/v1/users/${encodeURIComponent(alice())}/login`,
+      {},
+    );
+    const res = await fetch(`${synapse.baseUrl}/_matrix/client/v3/notifications?limit=100`, {
+      headers: { Authorization: `Bearer ${String(login.access_token)}` },
+    });
+    expect(res.status).toBe(200);
+    const { notifications } = (await res.json()) as {
+      notifications: { event: { type: string; event_id: string } }[];
+    };
+    const reactionIds = new Set(reactions.map((r) => r.event_id));
+    expect(notifications.filter((n) => reactionIds.has(n.event.event_id))).toEqual([]);
+  });
+
+  it('a finished push records its rate, and plan reports nothing left to send', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const { rows: runs } = await client
+      .query<{ store_events: string; matrix_events: string; duration_ms: string }>(
+        'select store_events, matrix_events, duration_ms from matrix_push_runs',
+      )
+      .finally(() => client.end());
+    expect(runs).toHaveLength(1);
+    expect(Number(runs[0]!.store_events)).toBe(37);
+    expect(Number(runs[0]!.matrix_events)).toBeGreaterThanOrEqual(37);
+    expect(Number(runs[0]!.duration_ms)).toBeGreaterThan(0);
+    const r = await ferry('plan');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('ETA: nothing left to send');
   });
 });
