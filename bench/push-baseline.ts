@@ -18,10 +18,10 @@
  * worker with one request in flight: `PUT /rooms/{room}/send/m.room.message/{txn}?user_id=…&ts=…`
  * with a plain-text body, raw `fetch`, no retries, no ledger, no store, no content conversion.
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { readRegistrationFile } from '../src/matrix/registration.js';
+import { processCpuMs } from './bench-support.js';
 
 export interface BaselinePlan {
   rooms: { key: string; events: [sender: string, ts: number][] }[];
@@ -43,18 +43,6 @@ export interface BaselineResult {
   cpuSystemMs: number;
   /** CPU time of the Synapse process during the timed loop (with `--synapse-pid`). */
   synapseCpuMs?: number;
-}
-
-/** user + system CPU time of a process in ms (/proc/PID/stat, clock ticks of 10 ms). */
-function processCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15)
-  } catch {
-    return undefined;
-  }
 }
 
 const maxRss = () => process.resourceUsage().maxRSS * 1024;

@@ -29,11 +29,11 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import type { BaselinePlan, BaselineResult } from './push-baseline.js';
 import { captureFetch } from './push-capture.js';
 import type { ReplayResult } from './push-replay.js';
 import { openArchive } from '../src/archive/archive-reader.js';
+import { adminQuery, databaseUrl, processCpuMs } from './bench-support.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const selfScript = fileURLToPath(import.meta.url);
@@ -271,17 +271,6 @@ class LoadSampler {
   }
 }
 
-/** user + system CPU time of a process in ms (/proc/PID/stat, clock ticks of 10 ms). */
-function processCpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15)
-  } catch {
-    return undefined;
-  }
-}
-
 type SynapseHandle = import('../test/support/synapse.js').SynapseHandle;
 
 function synapsePid(s: SynapseHandle): number {
@@ -375,22 +364,6 @@ interface BenchReport {
   ingest: { ms: number; events: number };
   repeat: number;
   runs: ConcurrencyReport[];
-}
-
-async function adminQuery<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-function databaseUrl(adminUrl: string, name: string): string {
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 interface LedgerRow {

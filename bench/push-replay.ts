@@ -25,11 +25,11 @@
  * room lanes N at a time in ferry's order, one request in flight per room, then the remaining
  * user requests (m.direct). No store, no ledger, no retries, no content conversion.
  */
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { CapturedRequest } from './push-capture.js';
 import { readRegistrationFile } from '../src/matrix/registration.js';
+import { processCpuMs } from './bench-support.js';
 
 export interface ReplayResult {
   mode: 'replay';
@@ -72,17 +72,6 @@ interface Lanes {
   rooms: { lane: string; steps: Step[] }[];
   post: Map<string, Step[]>;
   skippedReads: number;
-}
-
-function processCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Event IDs and room v12 room IDs ($ or ! + 43 base64url), older room IDs, mxc URIs. */

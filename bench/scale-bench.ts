@@ -38,8 +38,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { openArchive } from '../src/archive/archive-reader.js';
+import { adminQuery, databaseUrl, requireCpuMs } from './bench-support.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const selfScript = fileURLToPath(import.meta.url);
@@ -177,30 +177,7 @@ function parseOptions(): Options {
   };
 }
 
-async function adminQuery<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-function databaseUrl(adminUrl: string, name: string): string {
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 type SynapseHandle = import('../test/support/synapse.js').SynapseHandle;
-
-/** user + system CPU time of a process in ms (/proc/PID/stat, clock ticks of 10 ms). */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 /** Synapse's CPU time sampled against the wall clock, for CPU over any window of a run. */
 class CpuSampler {
@@ -211,7 +188,7 @@ class CpuSampler {
     this.timer = setInterval(() => this.sample(), 250);
   }
   private sample(): void {
-    this.samples.push([Date.now(), processCpuMs(this.pid)]);
+    this.samples.push([Date.now(), requireCpuMs(this.pid)]);
   }
   stop(): void {
     this.sample();
@@ -296,7 +273,7 @@ async function fillMembers(
 ): Promise<FillFigures> {
   const names = Array.from({ length: count }, (_, i) => `${USER_PREFIX}fill_${tag}_${i}`);
   const t0 = performance.now();
-  const cpu0 = processCpuMs(pid);
+  const cpu0 = requireCpuMs(pid);
   await pool(names, o.fillConcurrency, async (name) => {
     await as
       .call('POST', '/register', {
@@ -310,7 +287,7 @@ async function fillMembers(
     const mxid = `@${name}:${as.serverName()}`;
     await as.call('POST', `/rooms/${enc(roomId)}/join?user_id=${enc(mxid)}`, {});
   });
-  return { events: count, ms: performance.now() - t0, synapseCpuMs: processCpuMs(pid) - cpu0 };
+  return { events: count, ms: performance.now() - t0, synapseCpuMs: requireCpuMs(pid) - cpu0 };
 }
 
 /** Sends `count` plain messages as the AS bot, `--fill-concurrency` in flight. */
@@ -324,7 +301,7 @@ async function fillHistory(
 ): Promise<FillFigures> {
   const ids = Array.from({ length: count }, (_, i) => from + i);
   const t0 = performance.now();
-  const cpu0 = processCpuMs(pid);
+  const cpu0 = requireCpuMs(pid);
   let done = 0;
   await pool(ids, o.fillConcurrency, async (i) => {
     await as.call('PUT', `/rooms/${enc(roomId)}/send/m.room.message/fill-${roomId}-${i}`, {
@@ -334,7 +311,7 @@ async function fillHistory(
     done += 1;
     if (done % 5000 === 0) log(`    … ${from + done} events`);
   });
-  return { events: count, ms: performance.now() - t0, synapseCpuMs: processCpuMs(pid) - cpu0 };
+  return { events: count, ms: performance.now() - t0, synapseCpuMs: requireCpuMs(pid) - cpu0 };
 }
 
 // ---------------------------------------------------------------------------------------------
