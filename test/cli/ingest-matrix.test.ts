@@ -5,7 +5,6 @@
  * uses). The store is checked row by row against what the source server shows, then pushed into
  * the target Synapse and read back.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -23,7 +22,7 @@ import { createPostgresDatabase } from '../support/databases.js';
 import { E2eeClient } from '../support/e2ee-client.js';
 import { SourceUser } from '../support/matrix-source.js';
 import { AdminReader, TEST_PREFIX, writeFerryConfig } from '../support/migration.js';
-import { runCli, type CliResult } from '../support/run-cli.js';
+import { runCli, startCli } from '../support/run-cli.js';
 import { sharedSynapse, startSynapse, type SynapseHandle } from '../support/synapse.js';
 
 const PASS = 'keys of the source room';
@@ -382,25 +381,8 @@ let reference = '';
 /** A store that holds an Element export of General and then a live read of it (pushed below). */
 let elementThenLive = '';
 
-function start(argv: string[]): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, ['bin/ferry.js', ...argv], {
-    env: {
-      ...process.env,
-      DATABASE_URL: '',
-      MATRIX_TOKEN: alice.token,
-      FERRY_ROOM_KEYS_PASSPHRASE: PASS,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliResult>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
-  );
-  return { child, done };
-}
+const start = (argv: string[]) =>
+  startCli(argv, { MATRIX_TOKEN: alice.token, FERRY_ROOM_KEYS_PASSPHRASE: PASS });
 
 /** Events stored so far (0 while the child has not migrated the store yet). */
 async function storedEvents(url: string): Promise<number> {

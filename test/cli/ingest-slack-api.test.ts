@@ -3,13 +3,12 @@
  * Slack Web API, on the real PostgreSQL. kill -9 mid-fetch (twice, at different points), then
  * a rerun: the store ends equal to an uninterrupted run's, nothing lost or duplicated.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/store/store.js';
 import { createPostgresDatabase } from '../support/databases.js';
 import { FakeSlackApi, type FakeSlackMessage } from '../support/fake-slack-api.js';
 import { fakeWorkspaceFromExport } from '../support/fake-slack-workspace.js';
-import { runCli, type CliResult } from '../support/run-cli.js';
+import { runCli, startCli } from '../support/run-cli.js';
 
 const MODERN = 'test/fixtures/slack/modern';
 const TOKEN = 'xoxb-4242-4242-KiLlNiNeToKeN';
@@ -78,20 +77,7 @@ const args = (url: string, ...more: string[]) => [
   ...more,
 ];
 
-function start(argv: string[]): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, ['bin/ferry.js', ...argv], {
-    env: { ...process.env, DATABASE_URL: '', SLACK_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliResult>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
-  );
-  return { child, done };
-}
+const start = (argv: string[]) => startCli(argv, { SLACK_TOKEN: TOKEN });
 
 async function snapshot(url: string) {
   const store = await openStore({ databaseUrl: url, migrate: false });
